@@ -1,0 +1,6 @@
+//! ipvsc: the Linux IPVS table as code.
+
+pub mod diagnostic;
+pub mod model;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,24 @@
+//! The validated IPVS table: what `ipvsadm -S` describes, plus what it loses (thresholds,
+//! timeouts, sync daemons, sysctls). Both front ends (the language and legacy dumps) produce it;
+//! the planner diffs two of them; the kernel layer reads it.
+
+mod daemon;
+mod scheduler;
+mod server;
+mod service;
+mod sysctl;
+mod table;
+
+pub use daemon::{Daemon, DaemonState};
+pub use scheduler::{SchedFlags, Scheduler};
+pub use server::{Checksum, Forward, Server, ServerKey, Tunnel};
+pub use service::{Family, Netmask, Protocol, Service, ServiceKey};
+pub use sysctl::{DefenseMode, Sysctl, SysctlValue};
+pub use table::{Table, Timeouts};
+
+/// The largest persistence timeout and `--set` timeout ipvsadm accepts (31 days, in seconds).
+pub const MAX_TIMEOUT: u32 = 2_678_400;
+/// The persistence timeout `ipvsadm -p` uses when given no value (seen on a real kernel).
+pub const DEFAULT_PERSISTENCE: u32 = 360;
+/// The largest weight ipvsadm accepts.
+pub const MAX_WEIGHT: u32 = 65_535;

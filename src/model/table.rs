@@ -1,0 +1,42 @@
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Daemon, DaemonState, Service, ServiceKey, Sysctl, SysctlValue};
+
+/// The connection timeouts (`ipvsadm --set TCP TCPFIN UDP`), in seconds; `None` leaves the
+/// kernel's value alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    pub tcp: Option<u32>,
+    pub tcpfin: Option<u32>,
+    pub udp: Option<u32>,
+}
+
+impl Timeouts {
+    /// The kernel's defaults: 900, 120 and 300 seconds.
+    pub const KERNEL_DEFAULT: Timeouts = Timeouts {
+        tcp: Some(900),
+        tcpfin: Some(120),
+        udp: Some(300),
+    };
+
+    pub fn is_empty(&self) -> bool {
+        self.tcp.is_none() && self.tcpfin.is_none() && self.udp.is_none()
+    }
+}
+
+/// The whole IPVS state of a network namespace, or the part of it a file declares.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Table {
+    pub services: BTreeMap<ServiceKey, Service>,
+    pub timeouts: Timeouts,
+    pub daemons: BTreeMap<DaemonState, Daemon>,
+    pub sysctls: BTreeMap<Sysctl, SysctlValue>,
+}
+
+impl Table {
+    pub fn server_count(&self) -> usize {
+        self.services.values().map(|s| s.servers.len()).sum()
+    }
+}
