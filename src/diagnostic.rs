@@ -140,7 +140,7 @@ impl Diagnostic {
 /// A diagnostic bound to its source text, in the form miette renders.
 struct Report<'a> {
     diagnostic: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: NamedSource<std::sync::Arc<str>>,
     labels: Vec<&'a Label>,
     related: Vec<Report<'a>>,
 }
@@ -174,7 +174,7 @@ impl<'a> Report<'a> {
     }
 }
 
-fn named(sources: &Sources, span: Span) -> NamedSource<String> {
+fn named(sources: &Sources, span: Span) -> NamedSource<std::sync::Arc<str>> {
     let file = sources.get(span.file);
     NamedSource::new(file.name.clone(), file.text.clone())
 }

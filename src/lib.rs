@@ -5,3 +5,6 @@ pub mod model;
 pub mod source;
 pub mod syntax;
 pub mod check;
+pub mod compiler;
+pub mod cli;
+pub mod legacy;

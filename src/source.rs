@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::model::{DaemonState, ServerKey, ServiceKey, Sysctl};
 
@@ -62,7 +63,7 @@ impl<T> Spanned<T> {
 pub struct SourceFile {
     pub name: String,
     pub path: Option<PathBuf>,
-    pub text: String,
+    pub text: Arc<str>,
     line_starts: Vec<usize>,
 }
 
@@ -74,7 +75,7 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             path,
-            text,
+            text: text.into(),
             line_starts,
         }
     }

@@ -383,7 +383,7 @@ impl Builder {
             .get_mut(&key.value)
             .expect("checked above");
         if !service.servers.contains_key(&server.key) {
-            self.no_such_server(key.value, server.key, spec.addr.span.to(spec.span));
+            self.no_such_server(key.value, server.key, spec.addr.span);
             return false;
         }
         service.servers.insert(server.key, server);
@@ -461,9 +461,9 @@ impl Builder {
                 Diagnostic::error(
                     Code::FamilyMismatch,
                     spec.addr.span,
-                    format!("{} server for an {} service", article_family(Family::of(&addr)), svc_key.family().name()),
+                    format!("{} server for an {} service", article_family(Family::of(&addr)), svc_key.family().label()),
                 )
-                .label(format!("{} address", Family::of(&addr).name()))
+                .label(format!("{} address", Family::of(&addr).label()))
                 .help("a server of another address family than its service must be tunneled: add `forward tunnel`"),
             );
         }

@@ -1,1 +1,927 @@
+//! The language's syntax tree to builder specs: constants, includes, address ranges, per-service
+//! defaults for servers, and the typing of every value.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use pest::Parser as _;
+
+use super::builder::*;
+use super::suggest;
+use super::values;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::model::*;
+use crate::source::{FileId, Sources, Span, Spanned};
+use crate::syntax::ast::*;
+use crate::syntax::{self, IpvsParser, Rule};
+
+struct Define {
+    text: String,
+    name: Span,
+}
+
+/// Lowers one file (and what it includes) into `builder`.
+pub struct Lowerer<'a> {
+    sources: &'a mut Sources,
+    builder: &'a mut Builder,
+    defines: HashMap<String, Define>,
+    stack: Vec<PathBuf>,
+}
+
+const SERVICE_KEYWORDS: &[&str] = &[
+    "scheduler",
+    "persistent",
+    "netmask",
+    "pe",
+    "one-packet",
+    "forward",
+    "weight",
+    "upper",
+    "lower",
+    "server",
+];
+const SERVER_KEYWORDS: &[&str] = &["forward", "weight", "upper", "lower"];
+const SYNC_OPTIONS: &[&str] = &["interface", "syncid", "maxlen", "group", "port", "ttl"];
+const DEFENSES: &[Sysctl] = &[
+    Sysctl::DropEntry,
+    Sysctl::DropPacket,
+    Sysctl::SecureTcp,
+    Sysctl::Amemthresh,
+    Sysctl::AmDroprate,
+];
+
+/// Parses and lowers file `file` into `builder`.
+pub fn lower(sources: &mut Sources, file: FileId, builder: &mut Builder) {
+    let mut lowerer = Lowerer {
+        sources,
+        builder,
+        defines: HashMap::new(),
+        stack: Vec::new(),
+    };
+    lowerer.file(file);
+}
+
+fn unknown(code: Code, word: &Text, what: &str, candidates: &[&str]) -> Diagnostic {
+    Diagnostic::error(code, word.span, format!("unknown {what} `{}`", word.text))
+        .label(format!("unknown {what}"))
+        .help(suggest::help(&word.text, candidates))
+}
+
+impl Lowerer<'_> {
+    fn report(&mut self, d: Diagnostic) {
+        self.builder.report(d);
+    }
+
+    fn file(&mut self, file: FileId) {
+        if let Some(path) = &self.sources.get(file).path {
+            self.stack
+                .push(path.canonicalize().unwrap_or_else(|_| path.clone()));
+        }
+        let text = self.sources.get(file).text.clone();
+        let (tree, diagnostics) = syntax::parse(&text, file);
+        for d in diagnostics {
+            self.report(d);
+        }
+        for item in &tree.items {
+            self.item(file, item);
+        }
+        if self.sources.get(file).path.is_some() {
+            self.stack.pop();
+        }
+    }
+
+    fn item(&mut self, file: FileId, item: &Item) {
+        match &item.kind {
+            ItemKind::Define { name, value } => self.define(name, value),
+            ItemKind::Include { path } => self.include(file, path),
+            ItemKind::Timeouts(block) => self.timeouts(block),
+            ItemKind::Defense(block) => self.settings(block, true),
+            ItemKind::Sysctl(block) => self.settings(block, false),
+            ItemKind::Sync { state, block } => self.sync(item.span, state, block),
+            ItemKind::Service(decl) => self.service(decl),
+            ItemKind::Unknown { word } => {
+                let d = unknown(Code::UnknownKeyword, word, "statement", syntax::TOP_LEVEL);
+                self.report(d);
+            }
+        }
+    }
+
+    fn define(&mut self, name: &Text, value: &Text) {
+        if let Some(first) = self.defines.get(&name.text) {
+            let d = Diagnostic::error(
+                Code::DupDefine,
+                name.span,
+                format!("`{}` is defined twice", name.text),
+            )
+            .label("defined again here")
+            .note(first.name, "first defined here")
+            .help("give the second constant another name");
+            self.report(d);
+            return;
+        }
+        let text = match value.text.strip_prefix('$') {
+            Some(other) => {
+                let v = Value {
+                    text: other.to_string(),
+                    variable: true,
+                    span: value.span,
+                };
+                match self.resolve(&v) {
+                    Some((text, _)) => text,
+                    None => return,
+                }
+            }
+            None => value.text.clone(),
+        };
+        self.defines.insert(
+            name.text.clone(),
+            Define {
+                text,
+                name: name.span,
+            },
+        );
+    }
+
+    fn include(&mut self, file: FileId, path: &Text) {
+        let base = self
+            .sources
+            .get(file)
+            .path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let full = base.join(&path.text);
+        let canonical = full.canonicalize().unwrap_or_else(|_| full.clone());
+        if let Some(pos) = self.stack.iter().position(|p| *p == canonical) {
+            let chain: Vec<String> = self.stack[pos..]
+                .iter()
+                .chain(std::iter::once(&canonical))
+                .map(|p| p.display().to_string())
+                .collect();
+            let d = Diagnostic::error(
+                Code::IncludeCycle,
+                path.span,
+                format!("`{}` includes itself", path.text),
+            )
+            .label("this include closes a cycle")
+            .help(format!("the chain is {}", chain.join(" → ")));
+            self.report(d);
+            return;
+        }
+        let id = match self.sources.find_path(&full) {
+            Some(id) => id,
+            None => match self.sources.read(&full) {
+                Ok(id) => id,
+                Err(e) => {
+                    let d = Diagnostic::error(
+                        Code::Include,
+                        path.span,
+                        format!("cannot read `{}`: {e}", full.display()),
+                    )
+                    .label("cannot read this file")
+                    .help("an include path is relative to the file that includes it");
+                    self.report(d);
+                    return;
+                }
+            },
+        };
+        self.file(id);
+    }
+
+    /// The text a value stands for, and the span of the constant it came from.
+    fn resolve(&mut self, v: &Value) -> Option<(String, Option<Span>)> {
+        if !v.variable {
+            return Some((v.text.clone(), None));
+        }
+        match self.defines.get(&v.text) {
+            Some(d) => Some((d.text.clone(), Some(d.name))),
+            None => {
+                let names: Vec<&str> = self.defines.keys().map(String::as_str).collect();
+                let mut d = Diagnostic::error(
+                    Code::UndefinedVariable,
+                    v.span,
+                    format!("`${}` is not defined", v.text),
+                )
+                .label("undefined constant");
+                d = match suggest::did_you_mean(&v.text, names.iter().copied()) {
+                    Some(best) => d.help(format!("did you mean `${best}`?")),
+                    None => d.help(format!(
+                        "define it before its first use: define {} = ...",
+                        v.text
+                    )),
+                };
+                self.report(d);
+                None
+            }
+        }
+    }
+
+    /// Resolves and types a value; an error in a constant's text also points at the constant.
+    fn typed<T>(
+        &mut self,
+        v: &Value,
+        parse: impl FnOnce(&str, Span) -> Result<T, Diagnostic>,
+    ) -> Option<Spanned<T>> {
+        let (text, define) = self.resolve(v)?;
+        match parse(&text, v.span) {
+            Ok(value) => Some(Spanned::new(value, v.span)),
+            Err(mut d) => {
+                if let Some(def) = define {
+                    d = d.note(def, format!("`${}` is defined here", v.text));
+                }
+                self.report(d);
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, v: &Value, what: &str) -> Option<Spanned<u64>> {
+        self.typed(v, |t, s| values::number(t, s, what))
+    }
+
+    fn duration(&mut self, v: &Value) -> Option<Spanned<u64>> {
+        self.typed(v, values::duration)
+    }
+
+    fn timeouts(&mut self, block: &Block) {
+        let names = ["tcp", "tcpfin", "udp"];
+        for setting in &block.settings {
+            let kind = match setting.name.text.as_str() {
+                "tcp" => TimeoutKind::Tcp,
+                "tcpfin" => TimeoutKind::TcpFin,
+                "udp" => TimeoutKind::Udp,
+                _ => {
+                    let d = unknown(Code::UnknownKeyword, &setting.name, "timeout", &names);
+                    self.report(d);
+                    continue;
+                }
+            };
+            let Some(arg) = self.single_arg(setting, "a duration, like 15m") else {
+                continue;
+            };
+            let Some(value) = self.duration(arg) else {
+                continue;
+            };
+            if value.value == 0 {
+                let d = Diagnostic::error(
+                    Code::OutOfRange,
+                    value.span,
+                    format!("a {} timeout of 0", kind.name()),
+                )
+                .label("0 would leave the kernel's value unchanged")
+                .help("remove the line to leave this timeout alone, or give at least 1s");
+                self.report(d);
+                continue;
+            }
+            self.builder.set_timeout(kind, value);
+        }
+    }
+
+    fn single_arg<'s>(&mut self, setting: &'s Setting, what: &str) -> Option<&'s Value> {
+        match setting.args.as_slice() {
+            [one] => Some(one),
+            [] => {
+                let d = Diagnostic::error(
+                    Code::MissingValue,
+                    setting.name.span,
+                    format!("`{}` needs a value", setting.name.text),
+                )
+                .label("no value")
+                .help(format!("write {what} after `{}`", setting.name.text));
+                self.report(d);
+                None
+            }
+            [_, extra, ..] => {
+                let d = Diagnostic::error(
+                    Code::Syntax,
+                    extra.span,
+                    format!("`{}` takes one value", setting.name.text),
+                )
+                .label("unexpected value")
+                .help("remove the extra value");
+                self.report(d);
+                None
+            }
+        }
+    }
+
+    fn settings(&mut self, block: &Block, defense: bool) {
+        for setting in &block.settings {
+            let Ok(sysctl) = setting.name.text.parse::<Sysctl>() else {
+                let names: Vec<&str> = if defense {
+                    DEFENSES.iter().map(|s| s.name()).collect()
+                } else {
+                    Sysctl::ALL.iter().map(|s| s.name()).collect()
+                };
+                let what = if defense { "defense" } else { "sysctl" };
+                let d = unknown(Code::UnknownSysctl, &setting.name, what, &names);
+                self.report(d);
+                continue;
+            };
+            if defense && !DEFENSES.contains(&sysctl) {
+                let d = Diagnostic::error(
+                    Code::UnknownSysctl,
+                    setting.name.span,
+                    format!("`{sysctl}` is not a DoS defense setting"),
+                )
+                .label("not a defense")
+                .help(format!("put it in a `sysctl {{ {sysctl} ... }}` block"));
+                self.report(d);
+                continue;
+            }
+            if let Some(value) = self.sysctl_value(sysctl, setting) {
+                self.builder.set_sysctl(sysctl, value, setting.span);
+            }
+        }
+    }
+
+    fn sysctl_value(&mut self, sysctl: Sysctl, setting: &Setting) -> Option<SysctlValue> {
+        use crate::model::SysctlKind;
+        let kind = sysctl.kind();
+        if kind == SysctlKind::Pair {
+            let [a, b] = setting.args.as_slice() else {
+                let d = Diagnostic::error(
+                    Code::MissingValue,
+                    setting.span,
+                    format!("`{sysctl}` takes two numbers"),
+                )
+                .label("expected two numbers")
+                .help(format!(
+                    "write `{sysctl} 3 50`: sync after 3 packets, then every 50"
+                ));
+                self.report(d);
+                return None;
+            };
+            let a = self.number(a, "a number")?;
+            let b = self.number(b, "a number")?;
+            let a = self
+                .builder
+                .report_result(values::in_range(a, 0, i32::MAX as u64, "the first value"))?;
+            let b = self
+                .builder
+                .report_result(values::in_range(b, 0, i32::MAX as u64, "the second value"))?;
+            return Some(SysctlValue::Pair(a as i64, b as i64));
+        }
+        let arg = self.single_arg(setting, "a value")?;
+        let value = self.typed(arg, |text, span| match kind {
+            SysctlKind::Defense => match text {
+                "off" | "0" => Ok(SysctlValue::Defense(DefenseMode::Off)),
+                "auto" | "1" | "2" => Ok(SysctlValue::Defense(DefenseMode::Auto)),
+                "always" | "3" => Ok(SysctlValue::Defense(DefenseMode::Always)),
+                _ => Err(Diagnostic::error(
+                    Code::UnknownValue,
+                    span,
+                    format!("`{text}` is not a defense mode"),
+                )
+                .label("expected off, auto or always")
+                .help(
+                    "off: never; auto: when memory runs low (the kernel's 1 and 2); always: 3",
+                )),
+            },
+            SysctlKind::Switch => match text {
+                "on" | "yes" | "true" | "1" => Ok(SysctlValue::Int(1)),
+                "off" | "no" | "false" | "0" => Ok(SysctlValue::Int(0)),
+                _ => Err(Diagnostic::error(
+                    Code::UnknownValue,
+                    span,
+                    format!("`{sysctl}` is on or off, not `{text}`"),
+                )
+                .label("expected on or off")
+                .help("write on or off")),
+            },
+            SysctlKind::Int { min, max } => {
+                let n = values::number(text, span, "the value")?;
+                let n = values::in_range(Spanned::new(n, span), min as u64, max as u64, sysctl.name())?;
+                Ok(SysctlValue::Int(n as i64))
+            }
+            SysctlKind::Pair => unreachable!("handled above"),
+        })?;
+        Some(value.value)
+    }
+
+    fn sync(&mut self, span: Span, state: &Text, block: &Block) {
+        let state = match state.text.as_str() {
+            "master" => DaemonState::Master,
+            "backup" => DaemonState::Backup,
+            _ => {
+                let d = unknown(Code::UnknownValue, state, "sync daemon state", &["master", "backup"]);
+                self.report(d);
+                return;
+            }
+        };
+        let mut spec = DaemonSpec {
+            span,
+            state,
+            interface: None,
+            syncid: None,
+            maxlen: None,
+            group: None,
+            port: None,
+            ttl: None,
+        };
+        for setting in &block.settings {
+            let name = setting.name.text.as_str();
+            if !SYNC_OPTIONS.contains(&name) {
+                let d = unknown(Code::UnknownKeyword, &setting.name, "sync option", SYNC_OPTIONS);
+                self.report(d);
+                continue;
+            }
+            let Some(arg) = self.single_arg(setting, "a value") else {
+                continue;
+            };
+            match name {
+                "interface" => {
+                    spec.interface = self.typed(arg, |t, _| Ok(t.to_string()));
+                }
+                "group" => spec.group = self.typed(arg, values::address),
+                "syncid" => spec.syncid = self.number(arg, "the sync id"),
+                "maxlen" => spec.maxlen = self.number(arg, "the message length"),
+                "port" => spec.port = self.number(arg, "the port"),
+                _ => spec.ttl = self.number(arg, "the TTL"),
+            }
+        }
+        self.builder.add_daemon(&spec);
+    }
+
+    fn service_key(&mut self, decl: &ServiceDecl) -> Option<Spanned<ServiceKey>> {
+        match &decl.key {
+            ServiceKeyDecl::Fwmark { mark, family } => {
+                let m = self.number(mark, "a firewall mark")?;
+                let m = self.builder.report_result(values::in_range(
+                    m,
+                    1,
+                    u32::MAX.into(),
+                    "the firewall mark",
+                ))?;
+                let family = match family.as_ref().map(|f| f.text.as_str()) {
+                    None | Some("ipv4") => Family::Ipv4,
+                    Some("ipv6") => Family::Ipv6,
+                    Some(_) => {
+                        let f = family.as_ref().expect("matched Some");
+                        let d = unknown(Code::UnknownValue, f, "address family", &["ipv4", "ipv6"]);
+                        self.report(d);
+                        return None;
+                    }
+                };
+                Some(Spanned::new(
+                    ServiceKey::Fwmark {
+                        family,
+                        mark: m as u32,
+                    },
+                    decl.head,
+                ))
+            }
+            ServiceKeyDecl::Inet { protocol, endpoint } => {
+                let proto = Protocol::ALL
+                    .into_iter()
+                    .find(|p| p.name() == protocol.text);
+                let Some(proto) = proto else {
+                    let d = unknown(
+                        Code::UnknownProtocol,
+                        protocol,
+                        "protocol",
+                        &["tcp", "udp", "sctp", "fwmark"],
+                    );
+                    self.report(d);
+                    return None;
+                };
+                let (addrs, port) = self.endpoint(endpoint)?;
+                if addrs.len() != 1 {
+                    let d = Diagnostic::error(
+                        Code::AddressRange,
+                        endpoint.span,
+                        "a service has one address, not a range",
+                    )
+                    .label("a range")
+                    .help("declare one service per address, or use a firewall-mark service");
+                    self.report(d);
+                    return None;
+                }
+                Some(Spanned::new(
+                    ServiceKey::Inet {
+                        protocol: proto,
+                        addr: addrs[0],
+                        port: port.map_or(0, |p| p.value),
+                    },
+                    decl.head,
+                ))
+            }
+        }
+    }
+
+    /// The addresses (one, or a range's) and the port of an endpoint.
+    fn endpoint(&mut self, e: &Endpoint) -> Option<(Vec<IpAddr>, Option<Spanned<u16>>)> {
+        let uses_constant = e.host.variable
+            || e.range_end.as_ref().is_some_and(|v| v.variable)
+            || e.port.as_ref().is_some_and(|v| v.variable);
+        let (host, end, port, define) = if uses_constant {
+            self.substituted_endpoint(e)?
+        } else {
+            (
+                e.host.clone(),
+                e.range_end.clone(),
+                e.port.clone(),
+                None,
+            )
+        };
+        let note = |d: Diagnostic| match define {
+            Some(def) => d.note(def, "the constant is defined here"),
+            None => d,
+        };
+        let first = match values::address(&host.text, host.span) {
+            Ok(a) => a,
+            Err(d) => {
+                self.report(note(d));
+                return None;
+            }
+        };
+        let addrs = match end {
+            Some(end) => {
+                let last = match values::address(&end.text, end.span) {
+                    Ok(a) => a,
+                    Err(d) => {
+                        self.report(note(d));
+                        return None;
+                    }
+                };
+                match values::range(first, last, e.span) {
+                    Ok(list) => list,
+                    Err(d) => {
+                        self.report(note(d));
+                        return None;
+                    }
+                }
+            }
+            None => vec![first],
+        };
+        let port = match port {
+            Some(p) => match values::port(&p.text, p.span) {
+                Ok(v) => Some(Spanned::new(v, p.span)),
+                Err(d) => {
+                    self.report(note(d));
+                    return None;
+                }
+            },
+            None => None,
+        };
+        Some((addrs, port))
+    }
+
+    /// An endpoint with its constants replaced by their text and parsed again.
+    #[allow(clippy::type_complexity)]
+    fn substituted_endpoint(
+        &mut self,
+        e: &Endpoint,
+    ) -> Option<(Value, Option<Value>, Option<Value>, Option<Span>)> {
+        let mut define = None;
+        let mut text = String::new();
+        let (host, d) = self.resolve(&e.host)?;
+        define = define.or(d);
+        text.push_str(&bracketed(&host, &e.host));
+        if let Some(end) = &e.range_end {
+            let (t, d) = self.resolve(end)?;
+            define = define.or(d);
+            text.push('-');
+            text.push_str(&bracketed(&t, end));
+        }
+        if let Some(port) = &e.port {
+            let (t, d) = self.resolve(port)?;
+            define = define.or(d);
+            text.push(':');
+            text.push_str(&t);
+        }
+        let lit = |text: &str| Value {
+            text: text.to_string(),
+            variable: false,
+            span: e.span,
+        };
+        let Ok(mut pairs) = IpvsParser::parse(Rule::server_addr_only, &text) else {
+            let mut d = Diagnostic::error(
+                Code::BadAddress,
+                e.span,
+                format!("`{text}` is not an address"),
+            )
+            .label("not an address")
+            .help("a constant used as an address holds an address, a range, or ADDRESS:PORT");
+            if let Some(def) = define {
+                d = d.note(def, "the constant is defined here");
+            }
+            self.report(d);
+            return None;
+        };
+        let addr = pairs
+            .next()
+            .and_then(|p| p.into_inner().next())
+            .expect("server_addr_only holds a server_addr");
+        let (mut host, mut end, mut port) = (None, None, None);
+        for part in addr.into_inner() {
+            let inner = part.clone().into_inner().next().map_or(part.as_str(), |p| p.as_str());
+            match part.as_rule() {
+                Rule::host => host = Some(lit(inner)),
+                Rule::range_end => {
+                    let text = part
+                        .into_inner()
+                        .next()
+                        .and_then(|h| h.into_inner().next())
+                        .map_or(inner, |p| p.as_str());
+                    end = Some(lit(text));
+                }
+                _ => port = Some(lit(inner)),
+            }
+        }
+        Some((host.expect("a host"), end, port, define))
+    }
+
+    fn service(&mut self, decl: &ServiceDecl) {
+        let key = self.service_key(decl);
+        let mut spec = key.map(|k| ServiceSpec::new(decl.head, k));
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut defaults = ServerDefaults::default();
+        let mut servers = Vec::new();
+        for stmt in &decl.stmts {
+            let name = stmt_name(&stmt.kind);
+            if let Some(name) = name.filter(|n| *n != "server") {
+                if let Some(first) = seen.get(name) {
+                    let d = Diagnostic::error(
+                        Code::DupSetting,
+                        stmt.span,
+                        format!("`{name}` is set twice in this service"),
+                    )
+                    .label("set again here")
+                    .note(*first, "first set here")
+                    .help("remove one of them");
+                    self.report(d);
+                    continue;
+                }
+                seen.insert(name, stmt.span);
+            }
+            match &stmt.kind {
+                StmtKind::Scheduler { name, flags } => {
+                    let Ok(s) = name.text.parse::<Scheduler>() else {
+                        let names: Vec<&str> = Scheduler::ALL.iter().map(|s| s.name()).collect();
+                        let d = unknown(Code::UnknownScheduler, name, "scheduler", &names);
+                        self.report(d);
+                        continue;
+                    };
+                    let flag_specs: Vec<_> = flags.iter().filter_map(|f| self.flag(f)).collect();
+                    if let Some(spec) = &mut spec {
+                        spec.scheduler = Some(Spanned::new(s, name.span));
+                        spec.flags = flag_specs;
+                    }
+                }
+                StmtKind::Persistent { timeout, netmask } => {
+                    let t = match timeout {
+                        Some(t) => self.duration(t),
+                        None => Some(Spanned::new(u64::from(DEFAULT_PERSISTENCE), stmt.span)),
+                    };
+                    let m = netmask.as_ref().and_then(|m| self.netmask(m));
+                    if let Some(spec) = &mut spec {
+                        spec.persistence = t;
+                        if m.is_some() {
+                            spec.netmask = m;
+                        }
+                    }
+                }
+                StmtKind::Netmask(m) => {
+                    let m = self.netmask(m);
+                    if let Some(spec) = &mut spec {
+                        spec.netmask = m;
+                    }
+                }
+                StmtKind::Pe(name) => {
+                    if let Some(spec) = &mut spec {
+                        spec.pe = Some(Spanned::new(name.text.clone(), name.span));
+                    }
+                }
+                StmtKind::OnePacket => {
+                    if let Some(spec) = &mut spec {
+                        spec.one_packet = Some(stmt.span);
+                    }
+                }
+                StmtKind::Forward(_)
+                | StmtKind::Weight(_)
+                | StmtKind::Upper(_)
+                | StmtKind::Lower(_) => self.server_option(&mut defaults, stmt),
+                StmtKind::Server(server) => servers.push((stmt.span, server)),
+                StmtKind::Unknown { word, .. } => {
+                    let d = unknown(Code::UnknownKeyword, word, "service statement", SERVICE_KEYWORDS);
+                    self.report(d);
+                }
+            }
+        }
+        let mut server_specs = Vec::new();
+        for (span, server) in servers {
+            let mut own = ServerDefaults::default();
+            let mut seen: HashMap<&'static str, Span> = HashMap::new();
+            for option in &server.options {
+                if let Some(name) = stmt_name(&option.kind) {
+                    if let Some(first) = seen.insert(name, option.span) {
+                        let d = Diagnostic::error(
+                            Code::DupSetting,
+                            option.span,
+                            format!("`{name}` is given twice for this server"),
+                        )
+                        .label("given again here")
+                        .note(first, "first given here")
+                        .help("remove one of them");
+                        self.report(d);
+                        continue;
+                    }
+                }
+                self.server_option(&mut own, option);
+            }
+            let Some((addrs, port)) = self.endpoint(&server.addr) else {
+                continue;
+            };
+            for addr in addrs {
+                server_specs.push(ServerSpec {
+                    span,
+                    addr: Spanned::new(addr, server.addr.host.span.to(server.addr.span)),
+                    port,
+                    forward: own.forward.clone().unwrap_or_else(|| defaults.forward.clone().unwrap_or_default()),
+                    weight: own.weight.or(defaults.weight),
+                    upper: own.upper.or(defaults.upper),
+                    lower: own.lower.or(defaults.lower),
+                });
+            }
+        }
+        let Some(spec) = spec else {
+            return;
+        };
+        if self.builder.add_service(&spec) {
+            for server in &server_specs {
+                self.builder.add_server(spec.key, server);
+            }
+        }
+    }
+
+    fn flag(&mut self, word: &Text) -> Option<Spanned<FlagSpec>> {
+        const HASH: &[Scheduler] = &[Scheduler::Sh, Scheduler::Mh];
+        let (bit, only_for): (u8, &'static [Scheduler]) = match word.text.as_str() {
+            "fallback" => (SchedFlags::FLAG1, HASH),
+            "port" => (SchedFlags::FLAG2, HASH),
+            "flag-1" => (SchedFlags::FLAG1, &[]),
+            "flag-2" => (SchedFlags::FLAG2, &[]),
+            "flag-3" => (SchedFlags::FLAG3, &[]),
+            "sh-fallback" => (SchedFlags::FLAG1, &[Scheduler::Sh]),
+            "sh-port" => (SchedFlags::FLAG2, &[Scheduler::Sh]),
+            "mh-fallback" => (SchedFlags::FLAG1, &[Scheduler::Mh]),
+            "mh-port" => (SchedFlags::FLAG2, &[Scheduler::Mh]),
+            _ => {
+                let d = unknown(
+                    Code::UnknownValue,
+                    word,
+                    "scheduler flag",
+                    &["fallback", "port", "flag-1", "flag-2", "flag-3"],
+                );
+                self.report(d);
+                return None;
+            }
+        };
+        Some(Spanned::new(FlagSpec { bit, only_for }, word.span))
+    }
+
+    fn netmask(&mut self, v: &Value) -> Option<Spanned<NetmaskSpec>> {
+        self.typed(v, |text, span| {
+            if let Some(prefix) = text.strip_prefix('/') {
+                values::number(prefix, span, "a prefix length").map(NetmaskSpec::Prefix)
+            } else if text.contains('.') {
+                match values::address(text, span)? {
+                    IpAddr::V4(m) => Ok(NetmaskSpec::Ipv4(m)),
+                    IpAddr::V6(_) => unreachable!("dotted text is not IPv6"),
+                }
+            } else {
+                values::number(text, span, "a prefix length").map(NetmaskSpec::Prefix)
+            }
+        })
+    }
+
+    fn server_option(&mut self, into: &mut ServerDefaults, stmt: &Stmt) {
+        match &stmt.kind {
+            StmtKind::Forward(f) => into.forward = self.forward(f),
+            StmtKind::Weight(v) => into.weight = self.number(v, "the weight"),
+            StmtKind::Upper(v) => into.upper = self.number(v, "the upper threshold"),
+            StmtKind::Lower(v) => into.lower = self.number(v, "the lower threshold"),
+            StmtKind::Unknown { word, .. } => {
+                let d = unknown(Code::UnknownKeyword, word, "server option", SERVER_KEYWORDS);
+                self.report(d);
+            }
+            _ => unreachable!("not a server option"),
+        }
+    }
+
+    fn forward(&mut self, f: &ForwardDecl) -> Option<ForwardSpec> {
+        let method = match f.method.text.as_str() {
+            "dr" => Method::Dr,
+            "nat" => Method::Nat,
+            "tunnel" => Method::Tunnel,
+            other => {
+                let help = match other {
+                    "direct" | "route" | "droute" | "gate" | "gatewaying" | "g" => {
+                        "direct routing (ipvsadm -g) is written `forward dr`".to_string()
+                    }
+                    "masq" | "masquerade" | "masquerading" | "m" => {
+                        "masquerading (ipvsadm -m) is written `forward nat`".to_string()
+                    }
+                    "ipip" | "tun" | "i" | "gue" | "gre" => {
+                        format!("tunneling (ipvsadm -i) is written `forward tunnel {}`", if other == "gue" || other == "gre" { other } else { "ipip" })
+                    }
+                    _ => suggest::help(other, &["dr", "nat", "tunnel"]),
+                };
+                let d = Diagnostic::error(
+                    Code::UnknownValue,
+                    f.method.span,
+                    format!("unknown forwarding method `{other}`"),
+                )
+                .label("unknown forwarding method")
+                .help(help);
+                self.report(d);
+                return None;
+            }
+        };
+        let mut spec = ForwardSpec {
+            method: Some(Spanned::new(method, f.method.span)),
+            ..ForwardSpec::default()
+        };
+        for word in &f.tunnel {
+            match word {
+                TunnelWord::Port { port, keyword } => {
+                    let p = self.typed(port, values::port)?;
+                    spec.tun_port = Some(Spanned::new(p.value, keyword.to(p.span)));
+                }
+                TunnelWord::Word(w) => {
+                    let span = w.span;
+                    match w.text.as_str() {
+                        "ipip" | "gue" | "gre" => {
+                            let t = match w.text.as_str() {
+                                "ipip" => TunnelType::Ipip,
+                                "gue" => TunnelType::Gue,
+                                _ => TunnelType::Gre,
+                            };
+                            if let Some(first) = spec.tun_type {
+                                let d = Diagnostic::error(Code::TunnelOption, span, "two tunnel types")
+                                    .label("second tunnel type")
+                                    .note(first.span, "first tunnel type")
+                                    .help("a tunnel is ipip, gue or gre: keep one");
+                                self.report(d);
+                                return None;
+                            }
+                            spec.tun_type = Some(Spanned::new(t, span));
+                        }
+                        "nocsum" => spec.checksums.push(Spanned::new(Checksum::NoCsum, span)),
+                        "csum" => spec.checksums.push(Spanned::new(Checksum::Csum, span)),
+                        "remcsum" => spec.checksums.push(Spanned::new(Checksum::RemCsum, span)),
+                        _ => {
+                            let d = unknown(
+                                Code::UnknownValue,
+                                w,
+                                "tunnel option",
+                                &["ipip", "gue", "gre", "port", "nocsum", "csum", "remcsum"],
+                            );
+                            self.report(d);
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+        Some(spec)
+    }
+}
+
+fn bracketed(text: &str, v: &Value) -> String {
+    if v.variable && text.contains(':') && !text.contains('[') && !text.contains('.') {
+        // A bare IPv6 constant before a port needs its brackets back.
+        format!("[{text}]")
+    } else if !v.variable && text.contains(':') {
+        format!("[{text}]")
+    } else {
+        text.to_string()
+    }
+}
+
+#[derive(Default)]
+struct ServerDefaults {
+    forward: Option<ForwardSpec>,
+    weight: Option<Spanned<u64>>,
+    upper: Option<Spanned<u64>>,
+    lower: Option<Spanned<u64>>,
+}
+
+fn stmt_name(kind: &StmtKind) -> Option<&'static str> {
+    Some(match kind {
+        StmtKind::Scheduler { .. } => "scheduler",
+        StmtKind::Persistent { .. } => "persistent",
+        StmtKind::Netmask(_) => "netmask",
+        StmtKind::Pe(_) => "pe",
+        StmtKind::OnePacket => "one-packet",
+        StmtKind::Forward(_) => "forward",
+        StmtKind::Weight(_) => "weight",
+        StmtKind::Upper(_) => "upper",
+        StmtKind::Lower(_) => "lower",
+        StmtKind::Server(_) => "server",
+        StmtKind::Unknown { .. } => return None,
+    })
+}

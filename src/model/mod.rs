@@ -3,6 +3,8 @@
 //! the planner diffs two of them; the kernel layer reads it.
 
 mod daemon;
+mod ipvsadm;
+pub mod language;
 mod scheduler;
 mod server;
 mod service;
@@ -10,10 +12,11 @@ mod sysctl;
 mod table;
 
 pub use daemon::{Daemon, DaemonState};
+pub use ipvsadm::{ipvsadm_save, ipvsadm_save_ordered, DumpedService, SaveExtras};
 pub use scheduler::{SchedFlags, Scheduler};
 pub use server::{Checksum, Forward, Server, ServerKey, Tunnel};
 pub use service::{Family, Netmask, Protocol, Service, ServiceKey};
-pub use sysctl::{DefenseMode, Sysctl, SysctlValue};
+pub use sysctl::{DefenseMode, Sysctl, SysctlKind, SysctlValue};
 pub use table::{Table, Timeouts};
 
 /// The largest persistence timeout and `--set` timeout ipvsadm accepts (31 days, in seconds).

@@ -84,6 +84,14 @@ impl Family {
             Family::Ipv6 => "ipv6",
         }
     }
+
+    /// "IPv4" or "IPv6", for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "IPv4",
+            Family::Ipv6 => "IPv6",
+        }
+    }
 }
 
 /// What identifies a virtual service in the kernel; it cannot be edited, only replaced.

@@ -181,3 +181,11 @@ impl SysctlValue {
         }
     }
 }
+
+/// Whether a sysctl belongs in the language's `defense { }` block.
+pub fn is_defense(s: Sysctl) -> bool {
+    matches!(
+        s,
+        Sysctl::DropEntry | Sysctl::DropPacket | Sysctl::SecureTcp | Sysctl::Amemthresh | Sysctl::AmDroprate
+    )
+}

@@ -2,6 +2,7 @@
 //! reports every syntax error of a file, up to a cap.
 
 pub mod ast;
+pub mod format;
 mod parser;
 
 use pest::error::{ErrorVariant, InputLocation};

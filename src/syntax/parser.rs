@@ -37,6 +37,14 @@ impl Builder {
                 variable: true,
                 span,
             },
+            Rule::string => {
+                let inner = pair.into_inner().next().expect("string text");
+                Value {
+                    text: inner.as_str().to_string(),
+                    variable: false,
+                    span,
+                }
+            }
             Rule::host | Rule::port | Rule::range_end => {
                 let inner = pair.into_inner().next().expect("host has one part");
                 self.value(inner)

@@ -1,0 +1,67 @@
+use std::path::PathBuf;
+
+use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
+use crate::diagnostic::Style;
+use crate::source::Sources;
+use crate::syntax;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files to format (`-` for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print nothing; exit 1 if a file is not in the canonical layout (for CI).
+    #[arg(long, conflicts_with = "write")]
+    check: bool,
+    /// Rewrite the files in place.
+    #[arg(long, short)]
+    write: bool,
+}
+
+/// `ipvsc fmt`: the canonical layout; syntax errors leave the file alone.
+pub fn run(args: Args, style: Style) -> i32 {
+    let mut sources = Sources::new();
+    let mut status = EXIT_OK;
+    for path in &args.files {
+        let id = match sources.read(path) {
+            Ok(id) => id,
+            Err(e) => {
+                eprintln!("ipvsc: cannot read {}: {e}", path.display());
+                status = status.max(EXIT_USAGE);
+                continue;
+            }
+        };
+        let text = sources.get(id).text.clone();
+        if crate::legacy::looks_legacy(&text) {
+            eprintln!(
+                "ipvsc: {} is an ipvsadm script; `ipvsc convert` turns it into the ipvsc language",
+                path.display()
+            );
+            status = status.max(EXIT_ERRORS);
+            continue;
+        }
+        let (tree, diagnostics) = syntax::parse(&text, id);
+        if !diagnostics.is_empty() {
+            super::print_diagnostics(&diagnostics, &sources, style);
+            status = status.max(EXIT_ERRORS);
+            continue;
+        }
+        let formatted = syntax::format::format(&text, &tree);
+        if args.check {
+            if *formatted != *text {
+                eprintln!("{}: not formatted (run `ipvsc fmt --write`)", path.display());
+                status = status.max(EXIT_ERRORS);
+            }
+        } else if args.write && path.as_os_str() != "-" {
+            if *formatted != *text {
+                if let Err(e) = std::fs::write(path, &formatted) {
+                    eprintln!("ipvsc: cannot write {}: {e}", path.display());
+                    status = status.max(EXIT_USAGE);
+                }
+            }
+        } else {
+            print!("{formatted}");
+        }
+    }
+    status
+}

@@ -1,0 +1,153 @@
+//! The `ipvsc` command line: one file per subcommand.
+
+mod check;
+mod convert;
+mod fmt;
+mod save;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::compiler::{self, Compiled, InputFormat};
+use crate::diagnostic::{self, Diagnostic, Style};
+use crate::source::Sources;
+
+/// Exit status: success.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: the input has errors (or, for `fmt --check`, is not formatted).
+pub const EXIT_ERRORS: i32 = 1;
+/// Exit status: bad usage, or a file that cannot be read or written.
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "ipvsc",
+    version,
+    about = "The Linux IPVS (LVS) table as code: check, format and convert load-balancer configuration",
+    long_about = "ipvsc compiles *.ipvs files (and ipvsadm -S dumps) into the kernel's IPVS table.\n\
+                  Every command that takes a FILE reads standard input for `-`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// When to color diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How `check` prints diagnostics.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// Source excerpts with labels and help, like rustc.
+    Human,
+    /// One line each: FILE:LINE:COL: error[CODE]: MESSAGE (for editors and grep).
+    Short,
+    /// A JSON array on standard output.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check files for errors without touching the kernel (no root needed; for CI).
+    Check(check::Args),
+    /// Print files in the canonical layout, keeping comments.
+    Fmt(fmt::Args),
+    /// Turn an ipvsadm -S dump or ipvsadm -R script into the ipvsc language.
+    Convert(convert::Args),
+    /// Print the table a file describes: as .ipvs, as `ipvsadm -S -n` would, or as JSON.
+    Save(save::Args),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (troff), for `man -l -` or /usr/share/man/man1/ipvsc.1.
+    Man,
+}
+
+/// Options shared by every command that reads configuration.
+#[derive(clap::Args)]
+pub struct InputArgs {
+    /// Read the input as this format instead of detecting it.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    input_format: InputFormat,
+}
+
+/// Runs the command line and returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    let style = Style {
+        color: match cli.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        },
+        width: terminal_width(),
+    };
+    match cli.command {
+        Command::Check(args) => check::run(args, style),
+        Command::Fmt(args) => fmt::run(args, style),
+        Command::Convert(args) => convert::run(args, style),
+        Command::Save(args) => save::run(args, style),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "ipvsc", &mut std::io::stdout());
+            EXIT_OK
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            match man.render(&mut std::io::stdout()) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    eprintln!("ipvsc: {e}");
+                    EXIT_USAGE
+                }
+            }
+        }
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}
+
+/// Reads and compiles one file; `Err` carries the exit status after an I/O error.
+pub(crate) fn load(
+    sources: &mut Sources,
+    path: &PathBuf,
+    format: InputFormat,
+) -> Result<Compiled, i32> {
+    match sources.read(path) {
+        Ok(id) => Ok(compiler::compile(sources, id, format)),
+        Err(e) => {
+            eprintln!("ipvsc: cannot read {}: {e}", path.display());
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// Prints diagnostics to standard error.
+pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, style: Style) {
+    for d in diagnostics {
+        eprint!("{}", diagnostic::render(d, sources, style));
+    }
+}

@@ -1,0 +1,57 @@
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::{InputArgs, EXIT_ERRORS, EXIT_OK};
+use crate::diagnostic::Style;
+use crate::model::{ipvsadm_save, SaveExtras, Table};
+use crate::source::Sources;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SaveFormat {
+    /// The ipvsc language.
+    Ipvs,
+    /// Exactly what `ipvsadm -S -n` prints, plus what it loses (thresholds, timeouts, daemons).
+    Ipvsadm,
+    /// The table as JSON.
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The configuration whose table to print (`-` for standard input).
+    file: PathBuf,
+    #[command(flatten)]
+    input: InputArgs,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = SaveFormat::Ipvs)]
+    format: SaveFormat,
+}
+
+/// Renders a table in one of the save formats.
+pub fn render(table: &Table, format: SaveFormat) -> String {
+    match format {
+        SaveFormat::Ipvs => table.to_ipvs(),
+        SaveFormat::Ipvsadm => ipvsadm_save(table, SaveExtras::ALL),
+        SaveFormat::Json => {
+            let mut s = serde_json::to_string_pretty(table).expect("a table serializes");
+            s.push('\n');
+            s
+        }
+    }
+}
+
+/// `ipvsc save FILE`: the table FILE describes.
+pub fn run(args: Args, style: Style) -> i32 {
+    let mut sources = Sources::new();
+    let compiled = match super::load(&mut sources, &args.file, args.input.input_format) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    super::print_diagnostics(&compiled.diagnostics, &sources, style);
+    if compiled.has_errors() {
+        return EXIT_ERRORS;
+    }
+    print!("{}", render(&compiled.table, args.format));
+    EXIT_OK
+}

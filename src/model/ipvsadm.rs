@@ -1,0 +1,1081 @@
+//! `ipvsadm -S -n`, byte for byte: the legacy save format of a [`Table`], in the order
+//! ipvsadm 1.31 (Debian 12, glibc 2.36) prints it, plus optional extra lines for what that
+//! format loses (thresholds, `--set` timeouts, sync daemons) so that `ipvsadm -R` of the result
+//! restores everything.
+//!
+//! What ipvsadm does, from its sources (`ipvsadm.c`: `list_all`, `print_service_entry`,
+//! `print_tunnel_rule`, `print_sched_flags`, `addrport_to_anyname`; `libipvs/libipvs.c`:
+//! `ipvs_cmp_services`, `ipvs_cmp_dests`, the netlink parse callbacks):
+//!
+//! - No header line in save mode (the version banner and column titles are for `-L` only).
+//! - Service: `-A SVC -s SCHED`, then ` -p T` when persistent, ` -M MASK` when persistent and the
+//!   mask is not /32 (dotted quad) or /128 (prefix number), ` --pe NAME` (even when not
+//!   persistent), ` -o`, ` -b FLAGS`; no trailing space. SVC is `-t|-u|--sctp-service
+//!   ADDR:PORT`, or `-f MARK` / `-f MARK -6` with the mark printed by `%d` (Debian 12's build
+//!   predates the upstream fix to `%u`, so marks from 2^31 up print negative).
+//! - Server: `-a SVC -r ADDR:PORT -g|-i|-m -w WEIGHT`, and for `-i` only ` --tun-type ipip`,
+//!   ` --tun-type gue --tun-port P --tun-CSUM` or ` --tun-type gre --tun-CSUM`. The address is
+//!   bracketed by the server's own family, the service part is the service's.
+//! - Services are sorted with `ipvs_cmp_services`, each service's servers with
+//!   `ipvs_cmp_dests` (see [`ipvs_cmp_services`]), by glibc 2.36's `qsort`, a top-down merge
+//!   sort (see [`glibc_msort`]) whose input is the kernel's dump order.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::{Daemon, Family, Forward, Scheduler, Server, Service, ServiceKey, Table, Timeouts};
+use super::{SchedFlags, Tunnel};
+
+/// Which lines beyond what `ipvsadm -S` prints to add, so that nothing in the table is lost.
+/// Every extra is valid `ipvsadm -R` input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SaveExtras {
+    /// ` -x UPPER -y LOWER` at the end of a server line when either threshold is non-zero.
+    pub thresholds: bool,
+    /// A `--set TCP TCPFIN UDP` line after the table when any timeout is set (unset ones as 0,
+    /// which ipvsadm and the kernel read as "leave unchanged").
+    pub timeouts: bool,
+    /// A `--start-daemon master|backup --mcast-interface IF --syncid N ...` line per daemon.
+    pub daemons: bool,
+}
+
+impl SaveExtras {
+    /// Exactly what `ipvsadm -S -n` prints.
+    pub const NONE: SaveExtras = SaveExtras {
+        thresholds: false,
+        timeouts: false,
+        daemons: false,
+    };
+    /// Everything the table holds except sysctls.
+    pub const ALL: SaveExtras = SaveExtras {
+        thresholds: true,
+        timeouts: true,
+        daemons: true,
+    };
+}
+
+/// A service and its servers in the order the kernel's dumps listed them (GET_SERVICE, then
+/// GET_DEST for the service). That order is the input of ipvsadm's sort, and with a comparator
+/// that is not a total order (addresses spread over more than half the 32-bit space) the
+/// output depends on it.
+#[derive(Clone, Debug)]
+pub struct DumpedService<'a> {
+    pub service: &'a Service,
+    pub servers: Vec<&'a Server>,
+}
+
+impl<'a> DumpedService<'a> {
+    /// The service with its servers in the table's (address, port) order.
+    pub fn in_table_order(service: &'a Service) -> DumpedService<'a> {
+        DumpedService {
+            service,
+            servers: service.servers.values().collect(),
+        }
+    }
+}
+
+/// The table as `ipvsadm -S -n` prints it, taking the table's own iteration order as the
+/// kernel's dump order, plus `extras`.
+///
+/// For a table read from a live kernel, where the output must match ipvsadm's for every address
+/// set, use [`ipvsadm_save_ordered`] with the dump order.
+pub fn ipvsadm_save(table: &Table, extras: SaveExtras) -> String {
+    let dump: Vec<DumpedService> = table
+        .services
+        .values()
+        .map(DumpedService::in_table_order)
+        .collect();
+    ipvsadm_save_ordered(&dump, &table.timeouts, table.daemons.values(), extras)
+}
+
+/// `ipvsadm -S -n` given the kernel's dump order of services and of each service's servers,
+/// plus `extras` (the timeouts and daemons are only read for them).
+pub fn ipvsadm_save_ordered<'d>(
+    dump: &[DumpedService<'_>],
+    timeouts: &Timeouts,
+    daemons: impl IntoIterator<Item = &'d Daemon>,
+    extras: SaveExtras,
+) -> String {
+    let mut services: Vec<&DumpedService> = dump.iter().collect();
+    glibc_msort(&mut services, |a, b| {
+        ipvs_cmp_services(a.service, b.service)
+    });
+
+    let mut out = String::new();
+    for dumped in services {
+        let service = dumped.service;
+        let svc = service_option(&service.key);
+        write_service_line(&mut out, &svc, service);
+
+        let mut servers = dumped.servers.clone();
+        glibc_msort(&mut servers, |a, b| ipvs_cmp_dests(a, b));
+        for server in servers {
+            write_server_line(&mut out, &svc, server, extras.thresholds);
+        }
+    }
+
+    if extras.timeouts && !timeouts.is_empty() {
+        let _ = writeln!(
+            out,
+            "--set {} {} {}",
+            timeouts.tcp.unwrap_or(0),
+            timeouts.tcpfin.unwrap_or(0),
+            timeouts.udp.unwrap_or(0)
+        );
+    }
+    if extras.daemons {
+        for daemon in daemons {
+            write_daemon_line(&mut out, daemon);
+        }
+    }
+    out
+}
+
+/// `-t 10.0.0.1:80`, `--sctp-service [2001:db8::1]:80`, `-f 1`, `-f 1 -6`.
+fn service_option(key: &ServiceKey) -> String {
+    match *key {
+        ServiceKey::Inet {
+            protocol,
+            addr,
+            port,
+        } => {
+            let option = match protocol {
+                super::Protocol::Tcp => "-t",
+                super::Protocol::Udp => "-u",
+                super::Protocol::Sctp => "--sctp-service",
+            };
+            format!("{option} {}", addr_port(&addr, port))
+        }
+        // ipvsadm 1.31 as built by Debian prints the mark with %d.
+        ServiceKey::Fwmark { family, mark } => match family {
+            Family::Ipv4 => format!("-f {}", mark as i32),
+            Family::Ipv6 => format!("-f {} -6", mark as i32),
+        },
+    }
+}
+
+fn write_service_line(out: &mut String, svc: &str, service: &Service) {
+    let _ = write!(out, "-A {svc} -s {}", service.scheduler.name());
+    if let Some(timeout) = service.persistence {
+        let _ = write!(out, " -p {timeout}");
+        // ipvsadm reads the mask by the service's family, not the mask's.
+        let mask = service.netmask.kernel_value();
+        match service.key.family() {
+            Family::Ipv4 => {
+                if mask != 0xffff_ffff {
+                    let _ = write!(out, " -M {}", Ipv4Addr::from(mask.to_ne_bytes()));
+                }
+            }
+            Family::Ipv6 => {
+                if mask != 128 {
+                    let _ = write!(out, " -M {}", mask as i32);
+                }
+            }
+        }
+    }
+    if let Some(pe) = service.pe.as_deref().filter(|pe| !pe.is_empty()) {
+        let _ = write!(out, " --pe {pe}");
+    }
+    if service.one_packet {
+        out.push_str(" -o");
+    }
+    if !service.flags.is_empty() {
+        out.push_str(" -b ");
+        out.push_str(&sched_flags(service.scheduler, service.flags));
+    }
+    out.push('\n');
+}
+
+/// `print_sched_flags`: sh and mh name only their two flags (a third flag set on them prints
+/// nothing, leaving `-b ` with a trailing space); other schedulers print `flag-N`.
+fn sched_flags(scheduler: Scheduler, flags: SchedFlags) -> String {
+    let names: &[(u8, &str)] = match scheduler {
+        Scheduler::Sh => &[
+            (SchedFlags::FLAG1, "sh-fallback"),
+            (SchedFlags::FLAG2, "sh-port"),
+        ],
+        Scheduler::Mh => &[
+            (SchedFlags::FLAG1, "mh-fallback"),
+            (SchedFlags::FLAG2, "mh-port"),
+        ],
+        _ => &[
+            (SchedFlags::FLAG1, "flag-1"),
+            (SchedFlags::FLAG2, "flag-2"),
+            (SchedFlags::FLAG3, "flag-3"),
+        ],
+    };
+    names
+        .iter()
+        .filter(|(bit, _)| flags.contains(*bit))
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn write_server_line(out: &mut String, svc: &str, server: &Server, thresholds: bool) {
+    let forward = match server.forward {
+        Forward::Dr => "-g",
+        Forward::Nat => "-m",
+        Forward::Tunnel(_) => "-i",
+    };
+    // The kernel's weight is an int, printed with %d.
+    let _ = write!(
+        out,
+        "-a {svc} -r {} {forward} -w {}",
+        addr_port(&server.key.addr, server.key.port),
+        server.weight as i32
+    );
+    if let Forward::Tunnel(tunnel) = server.forward {
+        match tunnel {
+            Tunnel::Ipip => out.push_str(" --tun-type ipip"),
+            Tunnel::Gue { port, checksum } => {
+                let _ = write!(
+                    out,
+                    " --tun-type gue --tun-port {port} --tun-{}",
+                    checksum.name()
+                );
+            }
+            Tunnel::Gre { checksum } => {
+                let _ = write!(out, " --tun-type gre --tun-{}", checksum.name());
+            }
+        }
+    }
+    if thresholds && (server.upper != 0 || server.lower != 0) {
+        let _ = write!(out, " -x {} -y {}", server.upper, server.lower);
+    }
+    out.push('\n');
+}
+
+fn write_daemon_line(out: &mut String, daemon: &Daemon) {
+    let _ = write!(
+        out,
+        "--start-daemon {} --mcast-interface {} --syncid {}",
+        daemon.state.name(),
+        daemon.interface,
+        daemon.syncid
+    );
+    if let Some(maxlen) = daemon.maxlen {
+        let _ = write!(out, " --sync-maxlen {maxlen}");
+    }
+    if let Some(group) = daemon.group {
+        let _ = write!(out, " --mcast-group {}", inet_ntop(&group));
+    }
+    if let Some(port) = daemon.port {
+        let _ = write!(out, " --mcast-port {port}");
+    }
+    if let Some(ttl) = daemon.ttl {
+        let _ = write!(out, " --mcast-ttl {ttl}");
+    }
+    out.push('\n');
+}
+
+/// `addrport_to_anyname` with `-n`: `10.0.0.1:80`, `[2001:db8::1]:80`.
+fn addr_port(addr: &IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(_) => format!("{}:{port}", inet_ntop(addr)),
+        IpAddr::V6(_) => format!("[{}]:{port}", inet_ntop(addr)),
+    }
+}
+
+/// glibc's `inet_ntop`. IPv4 is plain dotted decimal; IPv6 follows glibc's `inet_ntop6`, which
+/// differs from Rust's `Display` for IPv4-compatible addresses (`::1.2.3.4`, but `::1`).
+fn inet_ntop(addr: &IpAddr) -> String {
+    match addr {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => inet_ntop6(a),
+    }
+}
+
+fn inet_ntop6(addr: &Ipv6Addr) -> String {
+    let words = addr.segments();
+
+    // The first longest run of zero words, if at least two long.
+    let mut best: Option<(usize, usize)> = None;
+    let mut cur: Option<(usize, usize)> = None;
+    let close = |run: (usize, usize), best: &mut Option<(usize, usize)>| {
+        if !matches!(*best, Some((_, len)) if len >= run.1) {
+            *best = Some(run);
+        }
+    };
+    for (i, &w) in words.iter().enumerate() {
+        if w == 0 {
+            cur = Some(match cur {
+                None => (i, 1),
+                Some((base, len)) => (base, len + 1),
+            });
+        } else if let Some(run) = cur.take() {
+            close(run, &mut best);
+        }
+    }
+    if let Some(run) = cur {
+        close(run, &mut best);
+    }
+    let best = best.filter(|&(_, len)| len >= 2);
+
+    let mut out = String::new();
+    let mut i = 0;
+    while i < 8 {
+        if let Some((base, len)) = best {
+            if i >= base && i < base + len {
+                if i == base {
+                    out.push(':');
+                }
+                i += 1;
+                continue;
+            }
+        }
+        if i != 0 {
+            out.push(':');
+        }
+        // An IPv4-compatible (::a.b.c.d) or IPv4-mapped (::ffff:a.b.c.d) address.
+        let embedded_v4 = best == Some((0, 6)) || (best == Some((0, 5)) && words[5] == 0xffff);
+        if i == 6 && embedded_v4 {
+            let o = addr.octets();
+            let _ = write!(out, "{}", Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            return out;
+        }
+        let _ = write!(out, "{:x}", words[i]);
+        i += 1;
+    }
+    if let Some((base, len)) = best {
+        if base + len == 8 {
+            out.push(':');
+        }
+    }
+    out
+}
+
+/// An address as the 16-byte `union nf_inet_addr` libipvs keeps (IPv4 in the first four bytes,
+/// the rest zero), read as four `ntohl`'d 32-bit words.
+fn addr_words(addr: &IpAddr) -> [u32; 4] {
+    match addr {
+        IpAddr::V4(a) => [u32::from(*a), 0, 0, 0],
+        IpAddr::V6(a) => {
+            let o = a.octets();
+            std::array::from_fn(|i| {
+                u32::from_be_bytes([o[4 * i], o[4 * i + 1], o[4 * i + 2], o[4 * i + 3]])
+            })
+        }
+    }
+}
+
+/// The address step of both comparators: `ntohl(a) - ntohl(b)` in unsigned 32-bit arithmetic,
+/// converted to `int`; for IPv6 word by word until a difference is non-zero.
+fn cmp_addr_words(a: [u32; 4], b: [u32; 4], ipv6: bool) -> i32 {
+    let words = if ipv6 { 4 } else { 1 };
+    a.iter()
+        .zip(b.iter())
+        .take(words)
+        .map(|(x, y)| x.wrapping_sub(*y) as i32)
+        .find(|&r| r != 0)
+        .unwrap_or(0)
+}
+
+/// libipvs's `ipvs_cmp_services`: fwmark (u32, difference wrapped into an int), then address
+/// family (AF_INET 2 < AF_INET6 10), protocol number, address (see [`ipvs_cmp_dests`]) and port (u16s,
+/// exact int difference). libipvs zeroes protocol, address and port of a fwmark service.
+/// Negative means `a` goes first. Not a total order: see [`glibc_msort`].
+pub fn ipvs_cmp_services(a: &Service, b: &Service) -> i32 {
+    fn fields(key: &ServiceKey) -> (u32, u16, u16, [u32; 4], u16) {
+        match *key {
+            ServiceKey::Inet {
+                protocol,
+                addr,
+                port,
+            } => (
+                0,
+                key.family().af(),
+                protocol.number(),
+                addr_words(&addr),
+                port,
+            ),
+            ServiceKey::Fwmark { family, mark } => (mark, family.af(), 0, [0; 4], 0),
+        }
+    }
+    let (mark_a, af_a, proto_a, addr_a, port_a) = fields(&a.key);
+    let (mark_b, af_b, proto_b, addr_b, port_b) = fields(&b.key);
+
+    let r = mark_a.wrapping_sub(mark_b) as i32;
+    if r != 0 {
+        return r;
+    }
+    let r = i32::from(af_a) - i32::from(af_b);
+    if r != 0 {
+        return r;
+    }
+    let r = i32::from(proto_a) - i32::from(proto_b);
+    if r != 0 {
+        return r;
+    }
+    // The word count follows the first service's family; by here both families are equal.
+    let r = cmp_addr_words(addr_a, addr_b, af_a == Family::Ipv6.af());
+    if r != 0 {
+        return r;
+    }
+    i32::from(port_a) - i32::from(port_b)
+}
+
+/// libipvs's `ipvs_cmp_dests`: address (by the first server's family only, so a
+/// server of the other family is compared through its first 32-bit word), then port.
+pub fn ipvs_cmp_dests(a: &Server, b: &Server) -> i32 {
+    let (addr_a, addr_b) = (&a.key.addr, &b.key.addr);
+    let r = cmp_addr_words(addr_words(addr_a), addr_words(addr_b), addr_a.is_ipv6());
+    if r != 0 {
+        return r;
+    }
+    i32::from(a.key.port) - i32::from(b.key.port)
+}
+
+/// glibc 2.36's `qsort` (`msort_with_tmp`): a top-down merge sort that sorts the first `n / 2`
+/// elements and the remaining ones recursively, then merges them taking the left element when
+/// `cmp(left, right) <= 0`. Any comparator is fine, including one that is not a total order (the
+/// result is then whatever glibc's merge gives); it never panics.
+///
+/// glibc falls back to a quicksort only when it cannot allocate the temporary array (larger than
+/// physical memory, or malloc failing), which ipvsadm's tables never reach.
+pub fn glibc_msort<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> i32) {
+    let n = v.len();
+    if n <= 1 {
+        return;
+    }
+    // Sort positions, as glibc does for elements larger than 32 bytes, then apply the result.
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut tmp: Vec<usize> = Vec::with_capacity(n);
+    msort_indices(&mut order, &mut tmp, &|i, j| cmp(&v[i], &v[j]));
+    apply_gather(v, &order);
+}
+
+fn msort_indices(b: &mut [usize], tmp: &mut Vec<usize>, cmp: &dyn Fn(usize, usize) -> i32) {
+    let n = b.len();
+    if n <= 1 {
+        return;
+    }
+    let n1 = n / 2;
+    msort_indices(&mut b[..n1], tmp, cmp);
+    msort_indices(&mut b[n1..], tmp, cmp);
+
+    tmp.clear();
+    let (mut i, mut j) = (0, n1);
+    while i < n1 && j < n {
+        if cmp(b[i], b[j]) <= 0 {
+            tmp.push(b[i]);
+            i += 1;
+        } else {
+            tmp.push(b[j]);
+            j += 1;
+        }
+    }
+    tmp.extend_from_slice(&b[i..n1]);
+    // What is left of the right half is already in place.
+    let merged = tmp.len();
+    b[..merged].copy_from_slice(tmp);
+}
+
+/// Reorders `v` so that `v[k]` becomes the old `v[order[k]]`; `order` is a permutation.
+fn apply_gather<T>(v: &mut [T], order: &[usize]) {
+    let mut done = vec![false; v.len()];
+    for start in 0..v.len() {
+        if done[start] {
+            continue;
+        }
+        let mut cur = start;
+        loop {
+            done[cur] = true;
+            let next = order[cur];
+            if next == start {
+                break;
+            }
+            v.swap(cur, next);
+            cur = next;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Checksum, DaemonState, Netmask, Protocol, SchedFlags, ServerKey, Timeouts};
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn inet(protocol: Protocol, addr: &str, port: u16) -> ServiceKey {
+        ServiceKey::Inet {
+            protocol,
+            addr: ip(addr),
+            port,
+        }
+    }
+
+    fn server(addr: &str, port: u16, forward: Forward, weight: u32) -> Server {
+        Server {
+            forward,
+            weight,
+            ..Server::new(ServerKey {
+                addr: ip(addr),
+                port,
+            })
+        }
+    }
+
+    fn add(table: &mut Table, service: Service, servers: Vec<Server>) {
+        let mut service = service;
+        for s in servers {
+            service.servers.insert(s.key, s);
+        }
+        table.services.insert(service.key, service);
+    }
+
+    /// A table using every option the save format has, and the extras.
+    fn full_table() -> Table {
+        let mut t = Table::default();
+
+        let mut web = Service::new(inet(Protocol::Tcp, "10.0.0.1", 80));
+        web.scheduler = Scheduler::Wrr;
+        web.persistence = Some(300);
+        web.netmask = Netmask::Ipv4(Ipv4Addr::new(255, 255, 255, 0));
+        web.pe = Some("sip".into());
+        web.flags = SchedFlags(SchedFlags::FLAG1 | SchedFlags::FLAG3);
+        let mut nat = server("192.168.1.2", 8080, Forward::Nat, 3);
+        nat.upper = 100;
+        nat.lower = 10;
+        add(
+            &mut t,
+            web,
+            vec![
+                nat,
+                server("192.168.1.1", 80, Forward::Dr, 1),
+                server("192.168.1.3", 80, Forward::Tunnel(Tunnel::Ipip), 0),
+                server(
+                    "192.168.1.4",
+                    80,
+                    Forward::Tunnel(Tunnel::Gue {
+                        port: 6080,
+                        checksum: Checksum::RemCsum,
+                    }),
+                    2,
+                ),
+                server(
+                    "192.168.1.5",
+                    80,
+                    Forward::Tunnel(Tunnel::Gre {
+                        checksum: Checksum::Csum,
+                    }),
+                    65535,
+                ),
+            ],
+        );
+
+        let mut dns = Service::new(inet(Protocol::Udp, "10.0.0.1", 53));
+        dns.scheduler = Scheduler::Sh;
+        dns.one_packet = true;
+        dns.flags = SchedFlags(SchedFlags::FLAG1 | SchedFlags::FLAG2);
+        dns.persistence = Some(360); // full mask: no -M
+        add(
+            &mut t,
+            dns,
+            vec![server("192.168.2.1", 53, Forward::Nat, 1)],
+        );
+
+        let mut sctp = Service::new(inet(Protocol::Sctp, "10.0.0.2", 5060));
+        sctp.scheduler = Scheduler::Mh;
+        sctp.flags = SchedFlags(SchedFlags::FLAG2);
+        add(&mut t, sctp, vec![]);
+
+        let mut v6 = Service::new(inet(Protocol::Tcp, "2001:db8::1", 443));
+        v6.scheduler = Scheduler::Rr;
+        v6.persistence = Some(60);
+        v6.netmask = Netmask::Ipv6(64);
+        add(
+            &mut t,
+            v6,
+            vec![
+                server("2001:db8::20", 443, Forward::Nat, 1),
+                // A server of the other family: tunneled, bracketed by its own family.
+                server(
+                    "192.168.3.1",
+                    443,
+                    Forward::Tunnel(Tunnel::Gue {
+                        port: 5555,
+                        checksum: Checksum::NoCsum,
+                    }),
+                    1,
+                ),
+            ],
+        );
+
+        let mut mark = Service::new(ServiceKey::Fwmark {
+            family: Family::Ipv4,
+            mark: 1,
+        });
+        mark.scheduler = Scheduler::Lc;
+        add(
+            &mut t,
+            mark,
+            vec![
+                server("192.168.4.1", 0, Forward::Dr, 1),
+                // An IPv6 server of an IPv4 service.
+                server(
+                    "2001:db8::4",
+                    0,
+                    Forward::Tunnel(Tunnel::Gre {
+                        checksum: Checksum::NoCsum,
+                    }),
+                    1,
+                ),
+            ],
+        );
+
+        let mark6 = Service::new(ServiceKey::Fwmark {
+            family: Family::Ipv6,
+            mark: 2,
+        });
+        add(
+            &mut t,
+            mark6,
+            vec![server("2001:db8::5", 0, Forward::Dr, 1)],
+        );
+
+        t.timeouts = Timeouts {
+            tcp: Some(900),
+            tcpfin: None,
+            udp: Some(300),
+        };
+        t.daemons.insert(
+            DaemonState::Master,
+            Daemon {
+                state: DaemonState::Master,
+                interface: "eth0".into(),
+                syncid: 7,
+                maxlen: Some(1472),
+                group: Some(ip("224.0.0.81")),
+                port: Some(8848),
+                ttl: Some(2),
+            },
+        );
+        t.daemons.insert(
+            DaemonState::Backup,
+            Daemon {
+                state: DaemonState::Backup,
+                interface: "eth1".into(),
+                syncid: 0,
+                maxlen: None,
+                group: None,
+                port: None,
+                ttl: None,
+            },
+        );
+        t
+    }
+
+    const FULL_RULES: &str = "\
+-A -t 10.0.0.1:80 -s wrr -p 300 -M 255.255.255.0 --pe sip -b flag-1,flag-3
+-a -t 10.0.0.1:80 -r 192.168.1.1:80 -g -w 1
+-a -t 10.0.0.1:80 -r 192.168.1.2:8080 -m -w 3
+-a -t 10.0.0.1:80 -r 192.168.1.3:80 -i -w 0 --tun-type ipip
+-a -t 10.0.0.1:80 -r 192.168.1.4:80 -i -w 2 --tun-type gue --tun-port 6080 --tun-remcsum
+-a -t 10.0.0.1:80 -r 192.168.1.5:80 -i -w 65535 --tun-type gre --tun-csum
+-A -u 10.0.0.1:53 -s sh -p 360 -o -b sh-fallback,sh-port
+-a -u 10.0.0.1:53 -r 192.168.2.1:53 -m -w 1
+-A --sctp-service 10.0.0.2:5060 -s mh -b mh-port
+-A -t [2001:db8::1]:443 -s rr -p 60 -M 64
+-a -t [2001:db8::1]:443 -r 192.168.3.1:443 -i -w 1 --tun-type gue --tun-port 5555 --tun-nocsum
+-a -t [2001:db8::1]:443 -r [2001:db8::20]:443 -m -w 1
+-A -f 1 -s lc
+-a -f 1 -r 192.168.4.1:0 -g -w 1
+-a -f 1 -r [2001:db8::4]:0 -i -w 1 --tun-type gre --tun-nocsum
+-A -f 2 -6 -s wlc
+-a -f 2 -6 -r [2001:db8::5]:0 -g -w 1
+";
+
+    #[test]
+    fn every_option_without_extras() {
+        assert_eq!(ipvsadm_save(&full_table(), SaveExtras::NONE), FULL_RULES);
+    }
+
+    #[test]
+    fn every_option_with_extras() {
+        let expected = FULL_RULES.replace(
+            "-r 192.168.1.2:8080 -m -w 3\n",
+            "-r 192.168.1.2:8080 -m -w 3 -x 100 -y 10\n",
+        ) + "--set 900 0 300\n\
+             --start-daemon master --mcast-interface eth0 --syncid 7 --sync-maxlen 1472 \
+             --mcast-group 224.0.0.81 --mcast-port 8848 --mcast-ttl 2\n\
+             --start-daemon backup --mcast-interface eth1 --syncid 0\n";
+        assert_eq!(ipvsadm_save(&full_table(), SaveExtras::ALL), expected);
+    }
+
+    #[test]
+    fn extras_one_at_a_time() {
+        let t = full_table();
+        let only = |e: SaveExtras| ipvsadm_save(&t, e);
+        let thresholds = only(SaveExtras {
+            thresholds: true,
+            ..SaveExtras::NONE
+        });
+        assert!(thresholds.contains(" -x 100 -y 10\n"));
+        assert!(!thresholds.contains("--set") && !thresholds.contains("--start-daemon"));
+        let timeouts = only(SaveExtras {
+            timeouts: true,
+            ..SaveExtras::NONE
+        });
+        assert!(timeouts.ends_with("-w 1\n--set 900 0 300\n"));
+        assert!(!timeouts.contains(" -x "));
+        let daemons = only(SaveExtras {
+            daemons: true,
+            ..SaveExtras::NONE
+        });
+        assert_eq!(daemons.matches("--start-daemon").count(), 2);
+        assert!(!daemons.contains("--set"));
+
+        // Nothing to add: no line.
+        let mut empty = t.clone();
+        empty.timeouts = Timeouts::default();
+        empty.daemons.clear();
+        let all = ipvsadm_save(&empty, SaveExtras::ALL);
+        assert!(!all.contains("--set") && !all.contains("--start-daemon"));
+        assert_eq!(ipvsadm_save(&Table::default(), SaveExtras::ALL), "");
+    }
+
+    #[test]
+    fn address_order_is_the_wrapped_difference() {
+        // Seen on a real kernel: 207.175.44.110 - 10.0.0.1 wraps negative.
+        let mut t = Table::default();
+        for a in ["10.0.0.1", "207.175.44.110"] {
+            add(
+                &mut t,
+                Service::new(inet(Protocol::Tcp, a, 80)),
+                vec![
+                    server("10.0.0.1", 80, Forward::Dr, 1),
+                    server("207.175.44.110", 80, Forward::Dr, 1),
+                ],
+            );
+        }
+        let out = ipvsadm_save(&t, SaveExtras::NONE);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "-A -t 207.175.44.110:80 -s wlc",
+                "-a -t 207.175.44.110:80 -r 207.175.44.110:80 -g -w 1",
+                "-a -t 207.175.44.110:80 -r 10.0.0.1:80 -g -w 1",
+                "-A -t 10.0.0.1:80 -s wlc",
+                "-a -t 10.0.0.1:80 -r 207.175.44.110:80 -g -w 1",
+                "-a -t 10.0.0.1:80 -r 10.0.0.1:80 -g -w 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn family_protocol_and_mark_order() {
+        // Family before protocol: IPv4 TCP, UDP, SCTP (protocol numbers), then IPv6; marks after
+        // unmarked services (0 - mark is negative), IPv4 before IPv6 for the same mark.
+        let mut t = Table::default();
+        for key in [
+            ServiceKey::Fwmark {
+                family: Family::Ipv6,
+                mark: 5,
+            },
+            ServiceKey::Fwmark {
+                family: Family::Ipv4,
+                mark: 5,
+            },
+            inet(Protocol::Sctp, "1.1.1.1", 1),
+            inet(Protocol::Udp, "1.1.1.1", 1),
+            inet(Protocol::Tcp, "::1", 1),
+            inet(Protocol::Tcp, "1.1.1.1", 2),
+            inet(Protocol::Tcp, "1.1.1.1", 1),
+        ] {
+            add(&mut t, Service::new(key), vec![]);
+        }
+        assert_eq!(
+            ipvsadm_save(&t, SaveExtras::NONE),
+            "\
+-A -t 1.1.1.1:1 -s wlc
+-A -t 1.1.1.1:2 -s wlc
+-A -u 1.1.1.1:1 -s wlc
+-A --sctp-service 1.1.1.1:1 -s wlc
+-A -t [::1]:1 -s wlc
+-A -f 5 -s wlc
+-A -f 5 -6 -s wlc
+"
+        );
+    }
+
+    #[test]
+    fn a_mark_from_2_31_sorts_first() {
+        // 0 - 0x80000001 wraps positive, 0x80000001 - 0 negative: the mark goes first, and
+        // prints negative (%d).
+        let mut t = Table::default();
+        add(
+            &mut t,
+            Service::new(inet(Protocol::Tcp, "1.1.1.1", 1)),
+            vec![],
+        );
+        let mark = ServiceKey::Fwmark {
+            family: Family::Ipv4,
+            mark: 0x8000_0001,
+        };
+        add(&mut t, Service::new(mark), vec![]);
+        assert_eq!(
+            ipvsadm_save(&t, SaveExtras::NONE),
+            "-A -f -2147483647 -s wlc\n-A -t 1.1.1.1:1 -s wlc\n"
+        );
+    }
+
+    #[test]
+    fn ipv6_order_is_by_first_differing_word() {
+        let mut t = Table::default();
+        add(
+            &mut t,
+            Service::new(inet(Protocol::Tcp, "2001:db8::1", 80)),
+            vec![
+                server("2001:db8::1", 80, Forward::Nat, 1),
+                // Word 1: 0 - 0xc000_0000 wraps positive, so this one goes first.
+                server("2001:db8:c000::1", 80, Forward::Nat, 1),
+                server("2001:db8::1", 79, Forward::Nat, 1),
+                // Word 0: 0x2001_0db8 - 0xc001_0000 wraps positive.
+                server("c001::1", 80, Forward::Nat, 1),
+            ],
+        );
+        assert_eq!(
+            ipvsadm_save(&t, SaveExtras::NONE),
+            "\
+-A -t [2001:db8::1]:80 -s wlc
+-a -t [2001:db8::1]:80 -r [c001::1]:80 -m -w 1
+-a -t [2001:db8::1]:80 -r [2001:db8:c000::1]:80 -m -w 1
+-a -t [2001:db8::1]:80 -r [2001:db8::1]:79 -m -w 1
+-a -t [2001:db8::1]:80 -r [2001:db8::1]:80 -m -w 1
+"
+        );
+    }
+
+    #[test]
+    fn mixed_family_servers_compare_by_first_argument() {
+        // An IPv4 server compares its address with the IPv6 server's first word only.
+        let v4 = server("32.1.13.184", 80, Forward::Dr, 1); // 0x20010db8
+        let v6 = server("2001:db8::1", 80, Forward::Dr, 1);
+        assert_eq!(ipvs_cmp_dests(&v4, &v6), 0);
+        assert_ne!(ipvs_cmp_dests(&v6, &v4), 0);
+    }
+
+    /// A sort of `addrs` (as IPv4 services) that must not panic and must be a permutation.
+    fn sorted_services(addrs: &[u32]) -> Vec<u32> {
+        let services: Vec<Service> = addrs
+            .iter()
+            .map(|&a| {
+                Service::new(ServiceKey::Inet {
+                    protocol: Protocol::Tcp,
+                    addr: IpAddr::V4(Ipv4Addr::from(a)),
+                    port: 80,
+                })
+            })
+            .collect();
+        let mut refs: Vec<&Service> = services.iter().collect();
+        glibc_msort(&mut refs, |a, b| ipvs_cmp_services(a, b));
+        refs.iter()
+            .map(|s| match s.key {
+                ServiceKey::Inet {
+                    addr: IpAddr::V4(a),
+                    ..
+                } => u32::from(a),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn non_transitive_addresses_do_not_panic() {
+        // 10.x < 100.x < 200.x < 10.x
+        let cyclic = [0x0a00_0001, 0x6400_0001, 0xc800_0001];
+        for perm in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let input: Vec<u32> = perm.iter().map(|&i| cyclic[i]).collect();
+            let mut out = sorted_services(&input);
+            out.sort_unstable();
+            let mut sorted_in = input.clone();
+            sorted_in.sort_unstable();
+            assert_eq!(out, sorted_in);
+        }
+        // By hand: [10, 100, 200] → left [10], right [100, 200] (100 < 200: kept);
+        // merge: 10 vs 100 → 10 first; then 100, 200.
+        assert_eq!(
+            sorted_services(&[0x0a00_0001, 0x6400_0001, 0xc800_0001]),
+            [0x0a00_0001, 0x6400_0001, 0xc800_0001]
+        );
+        // [200, 10, 100] → left [200], right [10, 100]; 200 vs 10: 200 first (wraps);
+        // then 10, 100.
+        assert_eq!(
+            sorted_services(&[0xc800_0001, 0x0a00_0001, 0x6400_0001]),
+            [0xc800_0001, 0x0a00_0001, 0x6400_0001]
+        );
+
+        // Many addresses over the whole space, in a scrambled order.
+        let mut x: u32 = 0x1234_5678;
+        let many: Vec<u32> = (0..1000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x
+            })
+            .collect();
+        let mut out = sorted_services(&many);
+        out.sort_unstable();
+        let mut expected = many.clone();
+        expected.sort_unstable();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn msort_is_stable_and_sorts() {
+        let mut v: Vec<(i32, usize)> = [5, 3, 5, 1, 3, 9, 0, 5]
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (k, i))
+            .collect();
+        glibc_msort(&mut v, |a, b| a.0 - b.0);
+        assert_eq!(
+            v,
+            [
+                (0, 6),
+                (1, 3),
+                (3, 1),
+                (3, 4),
+                (5, 0),
+                (5, 2),
+                (5, 7),
+                (9, 5)
+            ]
+        );
+        // A comparator that answers at random does not panic either.
+        let state = std::cell::Cell::new(99u32);
+        let mut w: Vec<u32> = (0..257).collect();
+        glibc_msort(&mut w, |_, _| {
+            let r = state.get().wrapping_mul(1_103_515_245).wrapping_add(12345);
+            state.set(r);
+            (r >> 16) as i32 - 16384
+        });
+        w.sort_unstable();
+        assert_eq!(w, (0..257).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn dump_order_matters_for_cyclic_sets() {
+        let services: Vec<Service> = ["10.0.0.1", "100.0.0.1", "200.0.0.1"]
+            .iter()
+            .map(|a| Service::new(inet(Protocol::Tcp, a, 80)))
+            .collect();
+        let dump = |order: [usize; 3]| -> Vec<DumpedService> {
+            order
+                .iter()
+                .map(|&i| DumpedService::in_table_order(&services[i]))
+                .collect()
+        };
+        let save = |order| {
+            ipvsadm_save_ordered(
+                &dump(order),
+                &Timeouts::default(),
+                std::iter::empty(),
+                SaveExtras::NONE,
+            )
+        };
+        assert_eq!(
+            save([0, 1, 2]),
+            "-A -t 10.0.0.1:80 -s wlc\n-A -t 100.0.0.1:80 -s wlc\n-A -t 200.0.0.1:80 -s wlc\n"
+        );
+        assert_eq!(
+            save([2, 0, 1]),
+            "-A -t 200.0.0.1:80 -s wlc\n-A -t 10.0.0.1:80 -s wlc\n-A -t 100.0.0.1:80 -s wlc\n"
+        );
+    }
+
+    #[test]
+    fn sched_flag_edge_cases() {
+        let mut t = Table::default();
+        let mut sh = Service::new(inet(Protocol::Tcp, "10.0.0.1", 1));
+        sh.scheduler = Scheduler::Sh;
+        sh.flags = SchedFlags(SchedFlags::FLAG3);
+        add(&mut t, sh, vec![]);
+        let mut mh = Service::new(inet(Protocol::Tcp, "10.0.0.1", 2));
+        mh.scheduler = Scheduler::Mh;
+        mh.flags = SchedFlags(7);
+        add(&mut t, mh, vec![]);
+        // Non-persistent: neither -p nor -M, even with a narrow mask; --pe still printed.
+        let mut np = Service::new(inet(Protocol::Tcp, "10.0.0.1", 3));
+        np.netmask = Netmask::Ipv4(Ipv4Addr::new(255, 0, 0, 0));
+        np.pe = Some("sip".into());
+        add(&mut t, np, vec![]);
+        assert_eq!(
+            ipvsadm_save(&t, SaveExtras::NONE),
+            "\
+-A -t 10.0.0.1:1 -s sh -b 
+-A -t 10.0.0.1:2 -s mh -b mh-fallback,mh-port
+-A -t 10.0.0.1:3 -s wlc --pe sip
+"
+        );
+    }
+
+    #[test]
+    fn ipv6_text_is_glibc_inet_ntop() {
+        let cases = [
+            ("::", "::"),
+            ("::1", "::1"),
+            ("::2", "::2"),
+            ("::1:2", "::0.1.0.2"),
+            ("::102:304", "::1.2.3.4"),
+            ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+            ("::ffff:0:0", "::ffff:0.0.0.0"),
+            ("::ffff:0:1", "::ffff:0.0.0.1"),
+            ("::1:0:0", "::1:0:0"),
+            ("1::", "1::"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("2001:db8:0:1:0:0:0:1", "2001:db8:0:1::1"),
+            ("2001:0:0:1:0:0:1:1", "2001::1:0:0:1:1"),
+            ("1:0:1:1:1:1:1:1", "1:0:1:1:1:1:1:1"),
+            ("fe80::ab:cdef", "fe80::ab:cdef"),
+            ("0:0:0:0:1:ffff:102:304", "::1:ffff:102:304"),
+        ];
+        for (input, expected) in cases {
+            let a: Ipv6Addr = input.parse().unwrap();
+            assert_eq!(inet_ntop6(&a), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn weight_and_mark_print_as_c_ints() {
+        let mut t = Table::default();
+        add(
+            &mut t,
+            Service::new(ServiceKey::Fwmark {
+                family: Family::Ipv6,
+                mark: u32::MAX,
+            }),
+            vec![server("::1", 0, Forward::Dr, 0x8000_0000)],
+        );
+        assert_eq!(
+            ipvsadm_save(&t, SaveExtras::NONE),
+            "-A -f -1 -6 -s wlc\n-a -f -1 -6 -r [::1]:0 -g -w -2147483648\n"
+        );
+    }
+
+    #[test]
+    fn table_order_input_is_btree_order() {
+        // With a transitive address set the output does not depend on the input order.
+        let mut t = Table::default();
+        for a in ["10.0.0.3", "10.0.0.1", "10.0.0.2"] {
+            add(&mut t, Service::new(inet(Protocol::Tcp, a, 80)), vec![]);
+        }
+        assert_eq!(
+            ipvsadm_save(&t, SaveExtras::NONE),
+            "-A -t 10.0.0.1:80 -s wlc\n-A -t 10.0.0.2:80 -s wlc\n-A -t 10.0.0.3:80 -s wlc\n"
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use ipvsc::compiler::{self, Compiled, InputFormat};
+use ipvsc::diagnostic::{self, Style};
+use ipvsc::source::Sources;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Compiles a file from disk.
+pub fn compile_path(path: &Path) -> (Sources, Compiled) {
+    let mut sources = Sources::new();
+    let id = sources.read(path).expect("readable test input");
+    let compiled = compiler::compile(&mut sources, id, InputFormat::Auto);
+    (sources, compiled)
+}
+
+/// Compiles text given inline, named `name`.
+pub fn compile_text(name: &str, text: &str) -> (Sources, Compiled) {
+    let mut sources = Sources::new();
+    let id = sources.add(ipvsc::source::SourceFile::new(name, None, text.to_string()));
+    let compiled = compiler::compile(&mut sources, id, InputFormat::Auto);
+    (sources, compiled)
+}
+
+/// Every diagnostic rendered without color at a fixed width.
+pub fn render_all(sources: &Sources, compiled: &Compiled) -> String {
+    compiled
+        .diagnostics
+        .iter()
+        .map(|d| diagnostic::render(d, sources, Style::PLAIN))
+        .collect()
+}
+
+/// Compares `actual` with the golden file, or rewrites it when UPDATE_GOLDEN is set.
+pub fn golden(path: &Path, actual: &str) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, actual).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {}; run `UPDATE_GOLDEN=1 cargo test` and review it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        panic!(
+            "{} differs from the output (UPDATE_GOLDEN=1 rewrites it after review):\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+}
+
+/// The files in a folder with one of the given extensions, sorted.
+pub fn files_in(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
+    let mut list: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("test folder exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| exts.contains(&e))
+        })
+        .collect();
+    list.sort();
+    list
+}
