@@ -1,10 +1,14 @@
 //! ipvsc: the Linux IPVS table as code.
 
+// A Diagnostic is the error of most fallible steps: it is built once per problem in the input, so
+// its size costs nothing measurable, and boxing it everywhere would only add noise.
+#![allow(clippy::result_large_err)]
+
+pub mod check;
+pub mod cli;
+pub mod compiler;
 pub mod diagnostic;
+pub mod legacy;
 pub mod model;
 pub mod source;
 pub mod syntax;
-pub mod check;
-pub mod compiler;
-pub mod cli;
-pub mod legacy;

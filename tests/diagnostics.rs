@@ -43,5 +43,8 @@ fn every_code_has_a_golden_test() {
         .map(|c| c.name())
         .filter(|c| !seen.contains(c))
         .collect();
-    assert!(missing.is_empty(), "codes without a golden test: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes without a golden test: {missing:?}"
+    );
 }

@@ -17,7 +17,11 @@ fn every_example_checks_clean() {
             "{} has diagnostics:\n{rendered}",
             path.display()
         );
-        assert!(!compiled.table.services.is_empty(), "{} is empty", path.display());
+        assert!(
+            !compiled.table.services.is_empty(),
+            "{} is empty",
+            path.display()
+        );
     }
 }
 
@@ -28,7 +32,12 @@ fn every_example_is_formatted() {
         let (tree, diagnostics) = ipvsc::syntax::parse(&text, ipvsc::source::FileId(0));
         assert!(diagnostics.is_empty());
         let formatted = ipvsc::syntax::format::format(&text, &tree);
-        assert_eq!(formatted, text, "{} is not in canonical layout", path.display());
+        assert_eq!(
+            formatted,
+            text,
+            "{} is not in canonical layout",
+            path.display()
+        );
     }
 }
 
@@ -42,10 +51,19 @@ fn every_example_round_trips() {
         assert_eq!(again.table, table, "{} via .ipvs", path.display());
         let dump = ipvsadm_save(&table, SaveExtras::ALL);
         let (s, again) = common::compile_text("again.ipvsadm", &dump);
-        assert!(!again.has_errors(), "{}\n{dump}", common::render_all(&s, &again));
+        assert!(
+            !again.has_errors(),
+            "{}\n{dump}",
+            common::render_all(&s, &again)
+        );
         // ipvsadm's format has no place for the sysctls.
         let mut expected = table.clone();
         expected.sysctls.clear();
-        assert_eq!(again.table, expected, "{} via ipvsadm -S:\n{dump}", path.display());
+        assert_eq!(
+            again.table,
+            expected,
+            "{} via ipvsadm -S:\n{dump}",
+            path.display()
+        );
     }
 }

@@ -24,15 +24,101 @@ fn exercise(name: &str, text: &str) {
 }
 
 const TOKENS: &[&str] = &[
-    "service", "tcp", "udp", "sctp", "fwmark", "ipv6", "{", "}", ";", "\n", "scheduler", "sh", "mh",
-    "fallback", "port", "persistent", "netmask", "/64", "255.255.255.0", "pe", "sip", "one-packet",
-    "forward", "dr", "nat", "tunnel", "gue", "gre", "ipip", "csum", "remcsum", "weight", "upper",
-    "lower", "server", "10.0.0.1", "10.0.0.1:80", "10.0.0.1-10.0.0.9", "[2001:db8::1]:80",
-    "2001:db8::2", "$x", "define", "x", "=", "include", "\"x.ipvs\"", "timeouts", "defense",
-    "sysctl", "sync", "master", "backup", "interface", "eth0", "15m", "0", "65536", "#c", "\\\n",
-    "-A", "-a", "-t", "-u", "-f", "-r", "-s", "-p", "-M", "-g", "-m", "-i", "-w", "-x", "-y", "-6",
-    "--tun-type", "--tun-port", "--set", "--start-daemon", "ipvsadm", "-E", "-D", "-e", "-d", "-C",
-    "-b", "sh-fallback,sh-port", "\u{e9}", "\u{1F600}", " ", "\t", ":", "[", "]", "-",
+    "service",
+    "tcp",
+    "udp",
+    "sctp",
+    "fwmark",
+    "ipv6",
+    "{",
+    "}",
+    ";",
+    "\n",
+    "scheduler",
+    "sh",
+    "mh",
+    "fallback",
+    "port",
+    "persistent",
+    "netmask",
+    "/64",
+    "255.255.255.0",
+    "pe",
+    "sip",
+    "one-packet",
+    "forward",
+    "dr",
+    "nat",
+    "tunnel",
+    "gue",
+    "gre",
+    "ipip",
+    "csum",
+    "remcsum",
+    "weight",
+    "upper",
+    "lower",
+    "server",
+    "10.0.0.1",
+    "10.0.0.1:80",
+    "10.0.0.1-10.0.0.9",
+    "[2001:db8::1]:80",
+    "2001:db8::2",
+    "$x",
+    "define",
+    "x",
+    "=",
+    "include",
+    "\"x.ipvs\"",
+    "timeouts",
+    "defense",
+    "sysctl",
+    "sync",
+    "master",
+    "backup",
+    "interface",
+    "eth0",
+    "15m",
+    "0",
+    "65536",
+    "#c",
+    "\\\n",
+    "-A",
+    "-a",
+    "-t",
+    "-u",
+    "-f",
+    "-r",
+    "-s",
+    "-p",
+    "-M",
+    "-g",
+    "-m",
+    "-i",
+    "-w",
+    "-x",
+    "-y",
+    "-6",
+    "--tun-type",
+    "--tun-port",
+    "--set",
+    "--start-daemon",
+    "ipvsadm",
+    "-E",
+    "-D",
+    "-e",
+    "-d",
+    "-C",
+    "-b",
+    "sh-fallback,sh-port",
+    "\u{e9}",
+    "\u{1F600}",
+    " ",
+    "\t",
+    ":",
+    "[",
+    "]",
+    "-",
 ];
 
 fn soup() -> impl Strategy<Value = String> {
@@ -40,11 +126,15 @@ fn soup() -> impl Strategy<Value = String> {
 }
 
 fn mutated() -> impl Strategy<Value = String> {
-    let examples: Vec<String> = common::files_in(&common::root().join("examples"), &["ipvs", "ipvsadm"])
-        .into_iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
-    (prop::sample::select(examples), prop::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<char>()), 1..8))
+    let examples: Vec<String> =
+        common::files_in(&common::root().join("examples"), &["ipvs", "ipvsadm"])
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+    (
+        prop::sample::select(examples),
+        prop::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<char>()), 1..8),
+    )
         .prop_map(|(mut text, edits)| {
             for (at, op, c) in edits {
                 let mut pos = at.index(text.len() + 1);

@@ -122,6 +122,7 @@ pub struct Builder {
     map: SourceMap,
     diagnostics: Vec<Diagnostic>,
     timeout_spans: [Option<Span>; 3],
+    errors: usize,
     /// Legacy scripts run line by line: a later `--set` overrides an earlier one.
     sequential: bool,
 }
@@ -147,11 +148,13 @@ impl Builder {
             map: SourceMap::default(),
             diagnostics: Vec::new(),
             timeout_spans: [None; 3],
+            errors: 0,
             sequential,
         }
     }
 
     pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.errors += usize::from(diagnostic.is_error());
         self.diagnostics.push(diagnostic);
     }
 
@@ -335,7 +338,7 @@ impl Builder {
     }
 
     fn error_count(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.is_error()).count()
+        self.errors
     }
 
     /// `ipvsadm -a`: a new server of service `key`. Returns whether it was added.

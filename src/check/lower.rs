@@ -79,13 +79,10 @@ impl Lowerer<'_> {
                 .push(path.canonicalize().unwrap_or_else(|_| path.clone()));
         }
         let text = self.sources.get(file).text.clone();
-        let (tree, diagnostics) = syntax::parse(&text, file);
-        for d in diagnostics {
-            self.report(d);
-        }
-        for item in &tree.items {
-            self.item(file, item);
-        }
+        syntax::parse_each(&text, file, |result| match result {
+            Ok(item) => self.item(file, &item),
+            Err(d) => self.report(d),
+        });
         if self.sources.get(file).path.is_some() {
             self.stack.pop();
         }
@@ -356,12 +353,18 @@ impl Lowerer<'_> {
             };
             let a = self.number(a, "a number")?;
             let b = self.number(b, "a number")?;
-            let a = self
-                .builder
-                .report_result(values::in_range(a, 0, i32::MAX as u64, "the first value"))?;
-            let b = self
-                .builder
-                .report_result(values::in_range(b, 0, i32::MAX as u64, "the second value"))?;
+            let a = self.builder.report_result(values::in_range(
+                a,
+                0,
+                i32::MAX as u64,
+                "the first value",
+            ))?;
+            let b = self.builder.report_result(values::in_range(
+                b,
+                0,
+                i32::MAX as u64,
+                "the second value",
+            ))?;
             return Some(SysctlValue::Pair(a as i64, b as i64));
         }
         let arg = self.single_arg(setting, "a value")?;
@@ -376,9 +379,7 @@ impl Lowerer<'_> {
                     format!("`{text}` is not a defense mode"),
                 )
                 .label("expected off, auto or always")
-                .help(
-                    "off: never; auto: when memory runs low (the kernel's 1 and 2); always: 3",
-                )),
+                .help("off: never; auto: when memory runs low (the kernel's 1 and 2); always: 3")),
             },
             SysctlKind::Switch => match text {
                 "on" | "yes" | "true" | "1" => Ok(SysctlValue::Int(1)),
@@ -393,7 +394,8 @@ impl Lowerer<'_> {
             },
             SysctlKind::Int { min, max } => {
                 let n = values::number(text, span, "the value")?;
-                let n = values::in_range(Spanned::new(n, span), min as u64, max as u64, sysctl.name())?;
+                let n =
+                    values::in_range(Spanned::new(n, span), min as u64, max as u64, sysctl.name())?;
                 Ok(SysctlValue::Int(n as i64))
             }
             SysctlKind::Pair => unreachable!("handled above"),
@@ -406,7 +408,12 @@ impl Lowerer<'_> {
             "master" => DaemonState::Master,
             "backup" => DaemonState::Backup,
             _ => {
-                let d = unknown(Code::UnknownValue, state, "sync daemon state", &["master", "backup"]);
+                let d = unknown(
+                    Code::UnknownValue,
+                    state,
+                    "sync daemon state",
+                    &["master", "backup"],
+                );
                 self.report(d);
                 return;
             }
@@ -424,7 +431,12 @@ impl Lowerer<'_> {
         for setting in &block.settings {
             let name = setting.name.text.as_str();
             if !SYNC_OPTIONS.contains(&name) {
-                let d = unknown(Code::UnknownKeyword, &setting.name, "sync option", SYNC_OPTIONS);
+                let d = unknown(
+                    Code::UnknownKeyword,
+                    &setting.name,
+                    "sync option",
+                    SYNC_OPTIONS,
+                );
                 self.report(d);
                 continue;
             }
@@ -519,12 +531,7 @@ impl Lowerer<'_> {
         let (host, end, port, define) = if uses_constant {
             self.substituted_endpoint(e)?
         } else {
-            (
-                e.host.clone(),
-                e.range_end.clone(),
-                e.port.clone(),
-                None,
-            )
+            (e.host.clone(), e.range_end.clone(), e.port.clone(), None)
         };
         let note = |d: Diagnostic| match define {
             Some(def) => d.note(def, "the constant is defined here"),
@@ -617,7 +624,11 @@ impl Lowerer<'_> {
             .expect("server_addr_only holds a server_addr");
         let (mut host, mut end, mut port) = (None, None, None);
         for part in addr.into_inner() {
-            let inner = part.clone().into_inner().next().map_or(part.as_str(), |p| p.as_str());
+            let inner = part
+                .clone()
+                .into_inner()
+                .next()
+                .map_or(part.as_str(), |p| p.as_str());
             match part.as_rule() {
                 Rule::host => host = Some(lit(inner)),
                 Rule::range_end => {
@@ -706,7 +717,12 @@ impl Lowerer<'_> {
                 | StmtKind::Lower(_) => self.server_option(&mut defaults, stmt),
                 StmtKind::Server(server) => servers.push((stmt.span, server)),
                 StmtKind::Unknown { word, .. } => {
-                    let d = unknown(Code::UnknownKeyword, word, "service statement", SERVICE_KEYWORDS);
+                    let d = unknown(
+                        Code::UnknownKeyword,
+                        word,
+                        "service statement",
+                        SERVICE_KEYWORDS,
+                    );
                     self.report(d);
                 }
             }
@@ -740,7 +756,10 @@ impl Lowerer<'_> {
                     span,
                     addr: Spanned::new(addr, server.addr.host.span.to(server.addr.span)),
                     port,
-                    forward: own.forward.clone().unwrap_or_else(|| defaults.forward.clone().unwrap_or_default()),
+                    forward: own
+                        .forward
+                        .clone()
+                        .unwrap_or_else(|| defaults.forward.clone().unwrap_or_default()),
                     weight: own.weight.or(defaults.weight),
                     upper: own.upper.or(defaults.upper),
                     lower: own.lower.or(defaults.lower),
@@ -826,7 +845,14 @@ impl Lowerer<'_> {
                         "masquerading (ipvsadm -m) is written `forward nat`".to_string()
                     }
                     "ipip" | "tun" | "i" | "gue" | "gre" => {
-                        format!("tunneling (ipvsadm -i) is written `forward tunnel {}`", if other == "gue" || other == "gre" { other } else { "ipip" })
+                        format!(
+                            "tunneling (ipvsadm -i) is written `forward tunnel {}`",
+                            if other == "gue" || other == "gre" {
+                                other
+                            } else {
+                                "ipip"
+                            }
+                        )
                     }
                     _ => suggest::help(other, &["dr", "nat", "tunnel"]),
                 };
@@ -861,10 +887,11 @@ impl Lowerer<'_> {
                                 _ => TunnelType::Gre,
                             };
                             if let Some(first) = spec.tun_type {
-                                let d = Diagnostic::error(Code::TunnelOption, span, "two tunnel types")
-                                    .label("second tunnel type")
-                                    .note(first.span, "first tunnel type")
-                                    .help("a tunnel is ipip, gue or gre: keep one");
+                                let d =
+                                    Diagnostic::error(Code::TunnelOption, span, "two tunnel types")
+                                        .label("second tunnel type")
+                                        .note(first.span, "first tunnel type")
+                                        .help("a tunnel is ipip, gue or gre: keep one");
                                 self.report(d);
                                 return None;
                             }

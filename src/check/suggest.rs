@@ -22,8 +22,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -41,7 +41,7 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// A help line for an unknown word: "did you mean `x`?" or the list of what is allowed.
-pub fn help<'a>(word: &str, candidates: &[&'a str]) -> String {
+pub fn help(word: &str, candidates: &[&str]) -> String {
     match did_you_mean(word, candidates.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),
         None => format!("expected one of: {}", candidates.join(", ")),

@@ -49,7 +49,10 @@ pub fn run(args: Args, style: Style) -> i32 {
         let formatted = syntax::format::format(&text, &tree);
         if args.check {
             if *formatted != *text {
-                eprintln!("{}: not formatted (run `ipvsc fmt --write`)", path.display());
+                eprintln!(
+                    "{}: not formatted (run `ipvsc fmt --write`)",
+                    path.display()
+                );
                 status = status.max(EXIT_ERRORS);
             }
         } else if args.write && path.as_os_str() != "-" {

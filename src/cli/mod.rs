@@ -6,7 +6,7 @@ mod fmt;
 mod save;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::Path;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -133,7 +133,7 @@ fn terminal_width() -> usize {
 /// Reads and compiles one file; `Err` carries the exit status after an I/O error.
 pub(crate) fn load(
     sources: &mut Sources,
-    path: &PathBuf,
+    path: &Path,
     format: InputFormat,
 ) -> Result<Compiled, i32> {
     match sources.read(path) {

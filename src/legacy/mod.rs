@@ -1,10 +1,6 @@
 //! The legacy front end: `ipvsadm -S` dumps and `ipvsadm -R` scripts, run line by line as
 //! `ipvsadm -R` runs them on an empty table, into the same [`Builder`] the language uses.
 
-// A Diagnostic is the error of a bad line, made at most once per line; boxing it would only
-// add noise. check::values returns the same type unboxed.
-#![allow(clippy::result_large_err)]
-
 mod options;
 mod values;
 

@@ -91,7 +91,8 @@ fn server_lines(service: &Service, d: &Defaults, out: &mut String) {
         o
     };
     // In port, then address order; consecutive addresses with the same options become a range.
-    let mut list: Vec<(&Server, String)> = service.servers.values().map(|s| (s, options(s))).collect();
+    let mut list: Vec<(&Server, String)> =
+        service.servers.values().map(|s| (s, options(s))).collect();
     list.sort_by_key(|(s, _)| (s.key.port, s.key.addr));
     let mut i = 0;
     while i < list.len() {
@@ -147,7 +148,10 @@ impl Table {
             }
         }
         for d in self.daemons.values() {
-            let mut parts = vec![format!("interface {}", interface(&d.interface)), format!("syncid {}", d.syncid)];
+            let mut parts = vec![
+                format!("interface {}", interface(&d.interface)),
+                format!("syncid {}", d.syncid),
+            ];
             if let Some(v) = d.maxlen {
                 parts.push(format!("maxlen {v}"));
             }
@@ -184,7 +188,12 @@ impl Table {
                     let _ = writeln!(out, "    persistent {}", duration(p));
                 }
                 Some(p) => {
-                    let _ = writeln!(out, "    persistent {} netmask {}", duration(p), service.netmask);
+                    let _ = writeln!(
+                        out,
+                        "    persistent {} netmask {}",
+                        duration(p),
+                        service.netmask
+                    );
                 }
                 None if !service.netmask.is_full() => {
                     let _ = writeln!(out, "    netmask {}", service.netmask);
@@ -213,8 +222,13 @@ impl Table {
 
 /// An interface name as a word, or quoted when it is not one.
 fn interface(name: &str) -> String {
-    let word = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let word = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if word {
         name.to_string()
     } else {

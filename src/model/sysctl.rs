@@ -186,6 +186,10 @@ impl SysctlValue {
 pub fn is_defense(s: Sysctl) -> bool {
     matches!(
         s,
-        Sysctl::DropEntry | Sysctl::DropPacket | Sysctl::SecureTcp | Sysctl::Amemthresh | Sysctl::AmDroprate
+        Sysctl::DropEntry
+            | Sysctl::DropPacket
+            | Sysctl::SecureTcp
+            | Sysctl::Amemthresh
+            | Sysctl::AmDroprate
     )
 }

@@ -54,7 +54,7 @@ pub enum ItemKind {
     /// `sync STATE { ... }`
     Sync { state: Text, block: Block },
     /// `service KEY { ... }`
-    Service(ServiceDecl),
+    Service(Box<ServiceDecl>),
     /// A word that starts no known statement.
     Unknown { word: Text },
 }

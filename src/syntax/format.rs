@@ -55,7 +55,11 @@ impl Formatter<'_> {
             if c.start >= pos {
                 break;
             }
-            if !self.out.is_empty() && self.blank_between(prev_end, c.start) && !self.out.ends_with("\n\n") && !self.out.ends_with("{\n") {
+            if !self.out.is_empty()
+                && self.blank_between(prev_end, c.start)
+                && !self.out.ends_with("\n\n")
+                && !self.out.ends_with("{\n")
+            {
                 self.out.push('\n');
             }
             self.out.push_str(indent);
@@ -64,7 +68,12 @@ impl Formatter<'_> {
             prev_end = c.end;
             self.next_comment += 1;
         }
-        if !self.out.is_empty() && pos < self.text.len() && self.blank_between(prev_end, pos) && !self.out.ends_with("\n\n") && !self.out.ends_with("{\n") {
+        if !self.out.is_empty()
+            && pos < self.text.len()
+            && self.blank_between(prev_end, pos)
+            && !self.out.ends_with("\n\n")
+            && !self.out.ends_with("{\n")
+        {
             self.out.push('\n');
         }
     }
@@ -72,7 +81,11 @@ impl Formatter<'_> {
     /// A comment on the same line after `end`, then the newline.
     fn trailing(&mut self, end: usize) {
         // Comments inside what was just printed as written (an unknown statement) went with it.
-        while self.comments.get(self.next_comment).is_some_and(|c| c.start < end) {
+        while self
+            .comments
+            .get(self.next_comment)
+            .is_some_and(|c| c.start < end)
+        {
             self.next_comment += 1;
         }
         if let Some(c) = self.comments.get(self.next_comment).cloned() {
@@ -100,7 +113,9 @@ impl Formatter<'_> {
             ItemKind::Timeouts(b) => self.block("timeouts".into(), b, item),
             ItemKind::Defense(b) => self.block("defense".into(), b, item),
             ItemKind::Sysctl(b) => self.block("sysctl".into(), b, item),
-            ItemKind::Sync { state, block } => self.block(format!("sync {}", state.text), block, item),
+            ItemKind::Sync { state, block } => {
+                self.block(format!("sync {}", state.text), block, item)
+            }
             ItemKind::Service(s) => self.service(s, item),
             ItemKind::Unknown { .. } => self.src(item.span).to_string(),
         }
@@ -122,7 +137,10 @@ impl Formatter<'_> {
         } else {
             format!("{head} {{ {} }}", lines.join("; "))
         };
-        if b.one_line && one.len() <= ONE_LINE_WIDTH && !self.has_comment_in(item.span.start, item.span.end) {
+        if b.one_line
+            && one.len() <= ONE_LINE_WIDTH
+            && !self.has_comment_in(item.span.start, item.span.end)
+        {
             return one;
         }
         let mut out = format!("{head} {{\n");
@@ -224,7 +242,10 @@ impl Formatter<'_> {
         } else {
             format!("{head} {{ {} }}", lines.join("; "))
         };
-        if s.one_line && one.len() <= ONE_LINE_WIDTH && !self.has_comment_in(item.span.start, item.span.end) {
+        if s.one_line
+            && one.len() <= ONE_LINE_WIDTH
+            && !self.has_comment_in(item.span.start, item.span.end)
+        {
             return one;
         }
         let mut out = format!("{head} {{\n");

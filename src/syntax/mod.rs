@@ -28,15 +28,29 @@ pub const TOP_LEVEL: &[&str] = &[
 pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     let mut tree = File::default();
     let mut diagnostics = Vec::new();
+    parse_each(text, file, |result| match result {
+        Ok(item) => tree.items.push(item),
+        Err(d) => diagnostics.push(d),
+    });
+    (tree, diagnostics)
+}
+
+/// Parses a file one top-level item at a time, handing each item, or each syntax error, to
+/// `each` in file order. Memory stays proportional to one item, whatever the file's size.
+pub fn parse_each(text: &str, file: FileId, mut each: impl FnMut(Result<ast::Item, Diagnostic>)) {
     let mut offset = 0;
-    loop {
-        let rest = &text[offset..];
-        match IpvsParser::parse(Rule::file, rest) {
+    let mut errors = 0;
+    while offset <= text.len() {
+        match IpvsParser::parse(Rule::chunk, &text[offset..]) {
             Ok(mut pairs) => {
+                let chunk = pairs.next().expect("a chunk");
+                let end = chunk.as_span().end();
                 let builder = parser::Builder { file, offset };
-                let part = builder.file(pairs.next().expect("a file"));
-                tree.items.extend(part.items);
-                break;
+                match chunk.into_inner().find(|p| p.as_rule() != Rule::EOI) {
+                    Some(item) => each(Ok(builder.item(item))),
+                    None => break,
+                }
+                offset += end;
             }
             Err(error) => {
                 let at = offset
@@ -44,18 +58,9 @@ pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
                         InputLocation::Pos(p) => p,
                         InputLocation::Span((s, _)) => s,
                     };
-                diagnostics.push(syntax_error(text, file, at, &error.variant));
-                // Keep what parsed before the error: parse the prefix up to the statement that
-                // failed, which ends where the failing line's top-level statement begins.
-                let stop = statement_start(text, offset, at);
-                if stop > offset {
-                    if let Ok(mut pairs) = IpvsParser::parse(Rule::file, &text[offset..stop]) {
-                        let builder = parser::Builder { file, offset };
-                        tree.items
-                            .extend(builder.file(pairs.next().expect("a file")).items);
-                    }
-                }
-                if diagnostics.len() >= MAX_SYNTAX_ERRORS {
+                each(Err(syntax_error(text, file, at, &error.variant)));
+                errors += 1;
+                if errors >= MAX_SYNTAX_ERRORS {
                     break;
                 }
                 match resume_point(text, at) {
@@ -65,7 +70,6 @@ pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
             }
         }
     }
-    (tree, diagnostics)
 }
 
 fn line_starts_top_level(line: &str) -> bool {
@@ -75,22 +79,6 @@ fn line_starts_top_level(line: &str) -> bool {
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect();
     TOP_LEVEL.contains(&word.as_str())
-}
-
-/// The start of the last line at or before `at` (and after `from`) that begins a top-level
-/// statement.
-fn statement_start(text: &str, from: usize, at: usize) -> usize {
-    let mut pos = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    loop {
-        if pos <= from {
-            return from;
-        }
-        let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-        if line_starts_top_level(&text[pos..end]) {
-            return pos;
-        }
-        pos = text[..pos - 1].rfind('\n').map_or(0, |i| i + 1);
-    }
 }
 
 /// The start of the first line after `at` that begins a top-level statement.

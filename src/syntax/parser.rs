@@ -61,16 +61,7 @@ impl Builder {
         !pair.as_str().contains('\n')
     }
 
-    pub fn file(&self, pair: Pair<Rule>) -> File {
-        let items = pair
-            .into_inner()
-            .filter(|p| p.as_rule() != Rule::EOI)
-            .map(|p| self.item(p))
-            .collect();
-        File { items }
-    }
-
-    fn item(&self, pair: Pair<Rule>) -> Item {
+    pub fn item(&self, pair: Pair<Rule>) -> Item {
         let span = self.span(&pair);
         let rule = pair.as_rule();
         let one_line = self.is_one_line(&pair);
@@ -107,7 +98,7 @@ impl Builder {
                     block: self.block(inner, span, one_line),
                 }
             }
-            Rule::service => ItemKind::Service(self.service(inner, span, one_line)),
+            Rule::service => ItemKind::Service(Box::new(self.service(inner, span, one_line))),
             Rule::unknown_item => ItemKind::Unknown {
                 word: self.text(&inner.next().expect("unknown word")),
             },
