@@ -67,3 +67,23 @@ fn every_example_round_trips() {
         );
     }
 }
+
+#[test]
+fn readme_snippets_check_clean() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let mut count = 0;
+    for block in readme.split("```ipvs\n").skip(1) {
+        let text = block.split("```").next().unwrap();
+        if text.contains("include ") {
+            continue;
+        }
+        let (sources, compiled) = common::compile_text("README.md", text);
+        assert!(
+            compiled.diagnostics.is_empty(),
+            "README snippet:\n{text}\n{}",
+            common::render_all(&sources, &compiled)
+        );
+        count += 1;
+    }
+    assert!(count >= 7, "README snippets went missing");
+}
