@@ -223,18 +223,24 @@ impl Builder {
         self.map.servers.clear();
     }
 
-    fn no_such_service(&mut self, key: Spanned<ServiceKey>) {
-        self.report(
-            Diagnostic::error(
-                Code::NoSuchService,
-                key.span,
-                format!("service {} is not defined", key.value),
-            )
-            .label("no such service")
-            .help("define the service (-A) before this line"),
-        );
+    /// Reports `key` as undefined, as the kernel's ESRCH.
+    pub fn no_such_service(&mut self, key: Spanned<ServiceKey>) {
+        self.report(no_such_service(key));
     }
+}
 
+/// The diagnostic for a command on a service that is not defined.
+pub fn no_such_service(key: Spanned<ServiceKey>) -> Diagnostic {
+    Diagnostic::error(
+        Code::NoSuchService,
+        key.span,
+        format!("service {} is not defined", key.value),
+    )
+    .label("no such service")
+    .help("define the service (-A) before this line")
+}
+
+impl Builder {
     fn service_settings(&mut self, spec: &ServiceSpec, mut service: Service) -> Option<Service> {
         let before = self.error_count();
         let key = spec.key.value;

@@ -43,13 +43,6 @@ const SERVICE_KEYWORDS: &[&str] = &[
 ];
 const SERVER_KEYWORDS: &[&str] = &["forward", "weight", "upper", "lower"];
 const SYNC_OPTIONS: &[&str] = &["interface", "syncid", "maxlen", "group", "port", "ttl"];
-const DEFENSES: &[Sysctl] = &[
-    Sysctl::DropEntry,
-    Sysctl::DropPacket,
-    Sysctl::SecureTcp,
-    Sysctl::Amemthresh,
-    Sysctl::AmDroprate,
-];
 
 /// Parses and lowers file `file` into `builder`.
 pub fn lower(sources: &mut Sources, file: FileId, builder: &mut Builder) {
@@ -308,7 +301,11 @@ impl Lowerer<'_> {
         for setting in &block.settings {
             let Ok(sysctl) = setting.name.text.parse::<Sysctl>() else {
                 let names: Vec<&str> = if defense {
-                    DEFENSES.iter().map(|s| s.name()).collect()
+                    Sysctl::ALL
+                        .iter()
+                        .filter(|s| is_defense(**s))
+                        .map(|s| s.name())
+                        .collect()
                 } else {
                     Sysctl::ALL.iter().map(|s| s.name()).collect()
                 };
@@ -317,7 +314,7 @@ impl Lowerer<'_> {
                 self.report(d);
                 continue;
             };
-            if defense && !DEFENSES.contains(&sysctl) {
+            if defense && !is_defense(sysctl) {
                 let d = Diagnostic::error(
                     Code::UnknownSysctl,
                     setting.name.span,

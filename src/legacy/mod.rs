@@ -422,15 +422,7 @@ impl<'a> Line<'a> {
             Cmd::Zero | Cmd::List => {
                 if let Some(key) = self.service_key(diags) {
                     if !builder.has_service(&key.value) {
-                        diags.push(
-                            Diagnostic::error(
-                                Code::NoSuchService,
-                                key.span,
-                                format!("service {} is not defined", key.value),
-                            )
-                            .label("no such service")
-                            .help("define the service (-A) before this line"),
-                        );
+                        diags.push(crate::check::builder::no_such_service(key));
                     }
                 }
             }

@@ -134,10 +134,8 @@ impl Table {
                 .collect();
             let _ = writeln!(out, "timeouts {{ {} }}", parts.join("; "));
         }
-        let (defense, other): (Vec<_>, Vec<_>) = self
-            .sysctls
-            .iter()
-            .partition(|(s, _)| super::sysctl::is_defense(**s));
+        let (defense, other): (Vec<_>, Vec<_>) =
+            self.sysctls.iter().partition(|(s, _)| is_defense(**s));
         for (name, list) in [("defense", defense), ("sysctl", other)] {
             if !list.is_empty() {
                 let parts: Vec<String> = list

@@ -16,7 +16,7 @@ pub use ipvsadm::{ipvsadm_save, ipvsadm_save_ordered, DumpedService, SaveExtras}
 pub use scheduler::{SchedFlags, Scheduler};
 pub use server::{Checksum, Forward, Server, ServerKey, Tunnel};
 pub use service::{Family, Netmask, Protocol, Service, ServiceKey};
-pub use sysctl::{DefenseMode, Sysctl, SysctlKind, SysctlValue};
+pub use sysctl::{is_defense, DefenseMode, Sysctl, SysctlKind, SysctlValue};
 pub use table::{Table, Timeouts};
 
 /// The largest persistence timeout and `--set` timeout ipvsadm accepts (31 days, in seconds).
