@@ -9,14 +9,15 @@ use ipvsc::diagnostic::Code;
 
 #[test]
 fn diagnostics_match_golden_files() {
-    let dir = common::root().join("tests/diagnostics");
-    let inputs = common::files_in(&dir, &["ipvs", "ipvsadm"]);
+    // Relative paths (tests run in the package's folder), so the output names files as a user
+    // would see them, wherever the checkout is.
+    let dir = std::path::Path::new("tests/diagnostics");
+    let inputs = common::files_in(dir, &["ipvs", "ipvsadm"]);
     assert!(!inputs.is_empty());
     let mut failures = Vec::new();
     for input in inputs {
         let (sources, compiled) = common::compile_path(&input);
-        let rendered = common::render_all(&sources, &compiled)
-            .replace(&*dir.to_string_lossy(), "tests/diagnostics");
+        let rendered = common::render_all(&sources, &compiled);
         let golden = input.with_extension(format!(
             "{}.out",
             input.extension().unwrap().to_string_lossy()

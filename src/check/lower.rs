@@ -26,7 +26,8 @@ pub struct Lowerer<'a> {
     sources: &'a mut Sources,
     builder: &'a mut Builder,
     defines: HashMap<String, Define>,
-    stack: Vec<PathBuf>,
+    /// The files being read, outermost first: canonical path, and the name to show.
+    stack: Vec<(PathBuf, String)>,
 }
 
 const SERVICE_KEYWORDS: &[&str] = &[
@@ -67,9 +68,10 @@ impl Lowerer<'_> {
     }
 
     fn file(&mut self, file: FileId) {
-        if let Some(path) = &self.sources.get(file).path {
-            self.stack
-                .push(path.canonicalize().unwrap_or_else(|_| path.clone()));
+        let source = self.sources.get(file);
+        if let Some(path) = &source.path {
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            self.stack.push((canonical, source.name.clone()));
         }
         let text = self.sources.get(file).text.clone();
         syntax::parse_each(&text, file, |result| match result {
@@ -144,11 +146,11 @@ impl Lowerer<'_> {
             .unwrap_or_default();
         let full = base.join(&path.text);
         let canonical = full.canonicalize().unwrap_or_else(|_| full.clone());
-        if let Some(pos) = self.stack.iter().position(|p| *p == canonical) {
+        if let Some(pos) = self.stack.iter().position(|(p, _)| *p == canonical) {
             let chain: Vec<String> = self.stack[pos..]
                 .iter()
-                .chain(std::iter::once(&canonical))
-                .map(|p| p.display().to_string())
+                .map(|(_, name)| name.clone())
+                .chain(std::iter::once(full.display().to_string()))
                 .collect();
             let d = Diagnostic::error(
                 Code::IncludeCycle,
