@@ -1,6 +1,6 @@
 //! One input file, in either format, to a validated table and its diagnostics.
 
-use crate::check::builder::Builder;
+use crate::check::builder::{Builder, Dialect};
 use crate::check::lower;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::legacy;
@@ -48,7 +48,10 @@ pub fn detect(text: &str, format: InputFormat) -> InputFormat {
 /// Compiles one file (and, for the language, what it includes).
 pub fn compile(sources: &mut Sources, file: FileId, format: InputFormat) -> Compiled {
     let format = detect(&sources.get(file).text, format);
-    let mut builder = Builder::new(format == InputFormat::Ipvsadm);
+    let mut builder = Builder::new(match format {
+        InputFormat::Ipvsadm => Dialect::Ipvsadm,
+        _ => Dialect::Language,
+    });
     match format {
         InputFormat::Ipvsadm => {
             let text = sources.get(file).text.clone();

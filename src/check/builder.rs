@@ -116,6 +116,25 @@ impl TimeoutKind {
     }
 }
 
+/// Which front end a builder serves; its help texts name that front end's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// The ipvsc language: declarative, each setting once.
+    Language,
+    /// ipvsadm commands, run line by line: a later `--set` overrides an earlier one.
+    Ipvsadm,
+}
+
+impl Dialect {
+    /// The language's word or ipvsadm's, for a help text.
+    fn word(self, language: &'static str, ipvsadm: &'static str) -> &'static str {
+        match self {
+            Dialect::Language => language,
+            Dialect::Ipvsadm => ipvsadm,
+        }
+    }
+}
+
 /// Collects objects into a table, with a diagnostic for everything the kernel would refuse.
 pub struct Builder {
     table: Table,
@@ -123,8 +142,7 @@ pub struct Builder {
     diagnostics: Vec<Diagnostic>,
     timeout_spans: [Option<Span>; 3],
     errors: usize,
-    /// Legacy scripts run line by line: a later `--set` overrides an earlier one.
-    sequential: bool,
+    dialect: Dialect,
 }
 
 /// A compiled table, where each part came from, and what was said about it.
@@ -142,14 +160,14 @@ fn dup(code: Code, span: Span, first: Span, what: String) -> Diagnostic {
 }
 
 impl Builder {
-    pub fn new(sequential: bool) -> Builder {
+    pub fn new(dialect: Dialect) -> Builder {
         Builder {
             table: Table::default(),
             map: SourceMap::default(),
             diagnostics: Vec::new(),
             timeout_spans: [None; 3],
             errors: 0,
-            sequential,
+            dialect,
         }
     }
 
@@ -272,7 +290,10 @@ impl Builder {
                         "service is {}",
                         key.protocol().map_or("", Protocol::name)
                     ))
-                    .help("remove `one-packet`: TCP and SCTP connections are never one packet"),
+                    .help(format!(
+                        "remove {}: TCP and SCTP connections are never one packet",
+                        self.dialect.word("`one-packet`", "`-o`")
+                    )),
                 );
             }
         }
@@ -310,9 +331,11 @@ impl Builder {
                         "a netmask without persistence has no effect",
                     )
                     .label("ignored: the service is not persistent")
-                    .help(
-                        "add `persistent` to group clients by this netmask, or remove the netmask",
-                    ),
+                    .help(format!(
+                        "add {} to group clients by this netmask, or remove {}",
+                        self.dialect.word("`persistent`", "`-p`"),
+                        self.dialect.word("the netmask", "`-M`")
+                    )),
                 );
             }
         }
@@ -335,7 +358,11 @@ impl Builder {
                         "a persistence engine without persistence has no effect",
                     )
                     .label("ignored: the service is not persistent")
-                    .help("add `persistent`, or remove `pe`"),
+                    .help(format!(
+                        "add {}, or remove {}",
+                        self.dialect.word("`persistent`", "`-p`"),
+                        self.dialect.word("`pe`", "`--pe`")
+                    )),
                 );
             }
             service.pe = Some(pe.value.clone());
@@ -470,10 +497,17 @@ impl Builder {
                 Diagnostic::error(
                     Code::FamilyMismatch,
                     spec.addr.span,
-                    format!("{} server for an {} service", article_family(Family::of(&addr)), svc_key.family().label()),
+                    format!(
+                        "{} server for an {} service",
+                        article_family(Family::of(&addr)),
+                        svc_key.family().label()
+                    ),
                 )
                 .label(format!("{} address", Family::of(&addr).label()))
-                .help("a server of another address family than its service must be tunneled: add `forward tunnel`"),
+                .help(format!(
+                    "a server of another address family than its service must be tunneled: add {}",
+                    self.dialect.word("`forward tunnel`", "`-i`")
+                )),
             );
         }
         let forward = forward?;
@@ -512,8 +546,13 @@ impl Builder {
                 )
                 .label("lower threshold");
                 d = match spec.upper {
-                    Some(us) => d.note(us.span, "upper threshold").help("the lower threshold must not exceed the upper one"),
-                    None => d.help("a lower threshold needs an upper threshold at least as large: add `upper N`"),
+                    Some(us) => d
+                        .note(us.span, "upper threshold")
+                        .help("the lower threshold must not exceed the upper one"),
+                    None => d.help(format!(
+                        "a lower threshold needs an upper threshold at least as large: add {}",
+                        self.dialect.word("`upper N`", "`-x N`")
+                    )),
                 };
                 self.report(d);
             }
@@ -532,10 +571,12 @@ impl Builder {
 
     fn forward(&mut self, spec: &ForwardSpec) -> Option<Forward> {
         let method = spec.method.map_or(Method::Dr, |m| m.value);
-        let tunnel_option = |span: Span, msg: &str, help: &str| {
+        let dialect = self.dialect;
+        let words = |language, ipvsadm| dialect.word(language, ipvsadm);
+        let tunnel_option = |span: Span, msg: &str, help: String| {
             Diagnostic::error(Code::TunnelOption, span, msg.to_string())
                 .label("tunnel option")
-                .help(help.to_string())
+                .help(help)
         };
         if method != Method::Tunnel {
             let first = spec
@@ -547,7 +588,11 @@ impl Builder {
                 self.report(tunnel_option(
                     span,
                     "tunnel options are only for tunneled servers",
-                    "use `forward tunnel ...`, or remove the tunnel option",
+                    words(
+                        "use `forward tunnel ...`, or remove the tunnel option",
+                        "add `-i` to tunnel to this server, or remove the --tun-* options",
+                    )
+                    .to_string(),
                 ));
                 return None;
             }
@@ -562,7 +607,7 @@ impl Builder {
             self.report(tunnel_option(
                 spec.checksums[1].span,
                 "more than one checksum mode",
-                "choose one of nocsum, csum, remcsum",
+                "choose one of nocsum, csum, remcsum".to_string(),
             ));
             return None;
         }
@@ -573,35 +618,40 @@ impl Builder {
                     self.report(tunnel_option(
                         span,
                         "an ipip tunnel takes no port or checksum",
-                        "remove it, or use a gue or gre tunnel",
+                        "remove it, or use a gue or gre tunnel".to_string(),
                     ));
                     return None;
                 }
                 Some(Forward::Tunnel(Tunnel::Ipip))
             }
-            TunnelType::Gue => {
-                match spec.tun_port {
-                    Some(p) if p.value != 0 => Some(Forward::Tunnel(Tunnel::Gue {
-                        port: p.value,
-                        checksum: checksum.map_or(Checksum::NoCsum, |c| c.value),
-                    })),
-                    _ => {
-                        let span = spec
-                            .tun_port
-                            .map(|p| p.span)
-                            .or(spec.tun_type.map(|t| t.span))
-                            .or(spec.method.map(|m| m.span));
-                        self.report(tunnel_option(span?, "a gue tunnel needs a port", "add `port N` (1 to 65535), the UDP port the real server decapsulates on"));
-                        None
-                    }
+            TunnelType::Gue => match spec.tun_port {
+                Some(p) if p.value != 0 => Some(Forward::Tunnel(Tunnel::Gue {
+                    port: p.value,
+                    checksum: checksum.map_or(Checksum::NoCsum, |c| c.value),
+                })),
+                _ => {
+                    let span = spec
+                        .tun_port
+                        .map(|p| p.span)
+                        .or(spec.tun_type.map(|t| t.span))
+                        .or(spec.method.map(|m| m.span));
+                    self.report(tunnel_option(
+                        span?,
+                        "a gue tunnel needs a port",
+                        format!(
+                            "add {} (1 to 65535), the UDP port the real server decapsulates on",
+                            words("`port N`", "`--tun-port N`")
+                        ),
+                    ));
+                    None
                 }
-            }
+            },
             TunnelType::Gre => {
                 if let Some(p) = spec.tun_port {
                     self.report(tunnel_option(
                         p.span,
                         "a gre tunnel takes no port",
-                        "remove the port, or use a gue tunnel",
+                        "remove the port, or use a gue tunnel".to_string(),
                     ));
                     return None;
                 }
@@ -609,7 +659,7 @@ impl Builder {
                     self.report(tunnel_option(
                         c.span,
                         "a gre tunnel cannot use remote checksum offload",
-                        "use csum or nocsum",
+                        "use csum or nocsum".to_string(),
                     ));
                     return None;
                 }
@@ -623,7 +673,8 @@ impl Builder {
     /// `ipvsadm --set`: one of the three timeouts, in seconds (0 leaves it alone).
     pub fn set_timeout(&mut self, kind: TimeoutKind, value: Spanned<u64>) {
         let idx = kind as usize;
-        if let (Some(first), false) = (self.timeout_spans[idx], self.sequential) {
+        let sequential = self.dialect == Dialect::Ipvsadm;
+        if let (Some(first), false) = (self.timeout_spans[idx], sequential) {
             let d = dup(
                 Code::DupSetting,
                 value.span,
@@ -650,7 +701,7 @@ impl Builder {
         };
         *slot = (v != 0)
             .then_some(v as u32)
-            .or(if self.sequential { *slot } else { None });
+            .or(if sequential { *slot } else { None });
     }
 
     /// `ipvsadm --start-daemon`

@@ -368,7 +368,7 @@ impl<'a> Line<'a> {
             Cmd::Clear => builder.clear(),
             Cmd::AddServer | Cmd::EditServer => {
                 let key = self.service_key(diags);
-                let spec = key.and_then(|key| self.server_spec(key.value, diags));
+                let spec = key.and_then(|_| self.server_spec(diags));
                 if let (true, Some(key), Some(spec)) = (diags.flush(builder), key, spec) {
                     if cmd == Cmd::AddServer {
                         builder.add_server(key, &spec);
@@ -512,22 +512,6 @@ impl<'a> Line<'a> {
             .unwrap_or_default();
         let one_packet = self.get(Opt::Ops);
         let key = key?;
-        if let (Some(ops), Some(protocol @ (Protocol::Tcp | Protocol::Sctp))) =
-            (one_packet, key.value.protocol())
-        {
-            diags.push(
-                Diagnostic::error(
-                    Code::OnePacket,
-                    ops.name,
-                    "one-packet scheduling is only for UDP and firewall-mark services",
-                )
-                .label(format!("service is {protocol}"))
-                .help(format!(
-                    "remove `{}`: TCP and SCTP connections are never one packet",
-                    ops.written
-                )),
-            );
-        }
         if let (Some(mask), Family::Ipv4) = (netmask, key.value.family()) {
             if let NetmaskSpec::Prefix(p @ 0..=32) = mask.value {
                 let dotted = Ipv4Addr::from(u32::MAX.checked_shl(32 - p as u32).unwrap_or(0));
@@ -557,7 +541,7 @@ impl<'a> Line<'a> {
     }
 
     /// `-a`/`-e`: the real server, its forwarding method, weight and thresholds.
-    fn server_spec(&self, service: ServiceKey, diags: &mut Diags) -> Option<ServerSpec> {
+    fn server_spec(&self, diags: &mut Diags) -> Option<ServerSpec> {
         let endpoint = self
             .value(Opt::RealServer)
             .and_then(|v| diags.take(values::endpoint(v.text, v.span)));
@@ -599,69 +583,6 @@ impl<'a> Line<'a> {
         let lower = self.number_of(Opt::LThreshold, "the lower threshold", diags);
         let (addr, port) = endpoint?;
 
-        // The builder's own texts for these name the language's keywords; say it in options.
-        let tunneled = method.is_some_and(|m| m.value == Method::Tunnel);
-        let tunnel_opt = self.occs.iter().find(|o| {
-            matches!(
-                o.opt,
-                Opt::TunType | Opt::TunPort | Opt::TunNocsum | Opt::TunCsum | Opt::TunRemcsum
-            )
-        });
-        if let (Some(opt), false) = (tunnel_opt, tunneled) {
-            diags.push(
-                Diagnostic::error(
-                    Code::TunnelOption,
-                    opt.name,
-                    "tunnel options are only for tunneled servers",
-                )
-                .label("tunnel option")
-                .help("add `-i` to tunnel to this server, or remove the --tun-* options"),
-            );
-        }
-        if let (true, Some(t), None) = (tunneled, tun_type, tun_port) {
-            if t.value == TunnelType::Gue && self.get(Opt::TunPort).is_none() {
-                diags.push(
-                    Diagnostic::error(Code::TunnelOption, t.span, "a gue tunnel needs a port")
-                        .label("no --tun-port")
-                        .help(
-                            "add `--tun-port N` (1 to 65535), the UDP port the real server \
-                             decapsulates on",
-                        ),
-                );
-            }
-        }
-        let family = Family::of(&addr.value);
-        if family != service.family() && !tunneled {
-            diags.push(
-                Diagnostic::error(
-                    Code::FamilyMismatch,
-                    addr.span,
-                    format!(
-                        "{} server for {} service",
-                        article(family),
-                        article(service.family())
-                    ),
-                )
-                .label(format!("{} address", family.label()))
-                .help("a real server of another address family than its service must be tunneled: add `-i`"),
-            );
-        }
-        if let (Some(l), None) = (lower, upper) {
-            if l.value > 0 {
-                diags.push(
-                    Diagnostic::error(
-                        Code::Threshold,
-                        l.span,
-                        format!("the lower threshold {} needs an upper threshold", l.value),
-                    )
-                    .label("lower threshold without -x")
-                    .help(format!(
-                        "add `-x N` with N at least {}: the kernel refuses a lower threshold above the upper one, and no -x means 0",
-                        l.value
-                    )),
-                );
-            }
-        }
         Some(ServerSpec {
             span: self.span,
             addr,
@@ -718,13 +639,6 @@ impl<'a> Line<'a> {
             port,
             ttl,
         })
-    }
-}
-
-fn article(family: Family) -> &'static str {
-    match family {
-        Family::Ipv4 => "an IPv4",
-        Family::Ipv6 => "an IPv6",
     }
 }
 

@@ -1,13 +1,13 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
-use crate::check::builder::Built;
+use crate::check::builder::{Built, Dialect};
 use crate::model::*;
 
 const FILE: FileId = FileId(7);
 
 fn run(text: &str) -> Built {
-    let mut builder = Builder::new(true);
+    let mut builder = Builder::new(Dialect::Ipvsadm);
     load(text, FILE, &mut builder);
     builder.finish()
 }
