@@ -91,6 +91,15 @@ impl SourceFile {
     }
 }
 
+/// How a path given on the command line is named in messages: `<stdin>` for `-`.
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
 /// Every file read in one run (the files named on the command line and what they include).
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
@@ -114,11 +123,7 @@ impl Sources {
         } else {
             std::fs::read_to_string(path)?
         };
-        let name = if path == Path::new("-") {
-            "<stdin>".to_string()
-        } else {
-            path.display().to_string()
-        };
+        let name = display_name(path);
         let real = (path != Path::new("-")).then(|| path.to_path_buf());
         Ok(self.add(SourceFile::new(name, real, text)))
     }

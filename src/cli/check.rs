@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use super::{DiagnosticFormat, InputArgs, EXIT_ERRORS, EXIT_OK};
 use crate::diagnostic::{self, Style};
-use crate::source::Sources;
+use crate::source::{display_name, Sources};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -48,7 +48,7 @@ pub fn run(args: Args, style: Style) -> i32 {
                     let verdict = if errors > 0 { "failed" } else { "ok" };
                     eprintln!(
                         "{}: {verdict}: {} {}, {} {}; {errors} {}, {warnings} {}",
-                        path.display(),
+                        display_name(path),
                         t.services.len(),
                         plural(t.services.len(), "service"),
                         t.server_count(),

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
-use super::{InputArgs, EXIT_ERRORS, EXIT_OK};
+use super::save::{render, SaveFormat};
+use super::{InputArgs, EXIT_OK};
 use crate::diagnostic::Style;
-use crate::source::Sources;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -14,15 +14,11 @@ pub struct Args {
 
 /// `ipvsc convert`: the table the input describes, in the ipvsc language.
 pub fn run(args: Args, style: Style) -> i32 {
-    let mut sources = Sources::new();
-    let compiled = match super::load(&mut sources, &args.file, args.input.input_format) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    super::print_diagnostics(&compiled.diagnostics, &sources, style);
-    if compiled.has_errors() {
-        return EXIT_ERRORS;
+    match super::load_clean(&args.file, args.input.input_format, style) {
+        Ok(table) => {
+            print!("{}", render(&table, SaveFormat::Ipvs));
+            EXIT_OK
+        }
+        Err(code) => code,
     }
-    print!("{}", compiled.table.to_ipvs());
-    EXIT_OK
 }

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
 use crate::diagnostic::Style;
-use crate::source::Sources;
+use crate::source::{display_name, Sources};
 use crate::syntax;
 
 #[derive(clap::Args)]
@@ -35,7 +35,7 @@ pub fn run(args: Args, style: Style) -> i32 {
         if crate::legacy::looks_legacy(&text) {
             eprintln!(
                 "ipvsc: {} is an ipvsadm script; `ipvsc convert` turns it into the ipvsc language",
-                path.display()
+                display_name(path)
             );
             status = status.max(EXIT_ERRORS);
             continue;
@@ -51,7 +51,7 @@ pub fn run(args: Args, style: Style) -> i32 {
             if *formatted != *text {
                 eprintln!(
                     "{}: not formatted (run `ipvsc fmt --write`)",
-                    path.display()
+                    display_name(path)
                 );
                 status = status.max(EXIT_ERRORS);
             }

@@ -12,6 +12,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::compiler::{self, Compiled, InputFormat};
 use crate::diagnostic::{self, Diagnostic, Style};
+use crate::model::Table;
 use crate::source::Sources;
 
 /// Exit status: success.
@@ -143,6 +144,18 @@ pub(crate) fn load(
             Err(EXIT_USAGE)
         }
     }
+}
+
+/// Reads and compiles one file, prints its diagnostics, and gives its table when it has no
+/// errors; `Err` carries the exit status.
+pub(crate) fn load_clean(path: &Path, format: InputFormat, style: Style) -> Result<Table, i32> {
+    let mut sources = Sources::new();
+    let compiled = load(&mut sources, path, format)?;
+    print_diagnostics(&compiled.diagnostics, &sources, style);
+    if compiled.has_errors() {
+        return Err(EXIT_ERRORS);
+    }
+    Ok(compiled.table)
 }
 
 /// Prints diagnostics to standard error.

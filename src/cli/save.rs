@@ -2,10 +2,9 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{InputArgs, EXIT_ERRORS, EXIT_OK};
+use super::{InputArgs, EXIT_OK};
 use crate::diagnostic::Style;
 use crate::model::{ipvsadm_save, SaveExtras, Table};
-use crate::source::Sources;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum SaveFormat {
@@ -43,15 +42,11 @@ pub fn render(table: &Table, format: SaveFormat) -> String {
 
 /// `ipvsc save FILE`: the table FILE describes.
 pub fn run(args: Args, style: Style) -> i32 {
-    let mut sources = Sources::new();
-    let compiled = match super::load(&mut sources, &args.file, args.input.input_format) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    super::print_diagnostics(&compiled.diagnostics, &sources, style);
-    if compiled.has_errors() {
-        return EXIT_ERRORS;
+    match super::load_clean(&args.file, args.input.input_format, style) {
+        Ok(table) => {
+            print!("{}", render(&table, args.format));
+            EXIT_OK
+        }
+        Err(code) => code,
     }
-    print!("{}", render(&compiled.table, args.format));
-    EXIT_OK
 }
