@@ -131,29 +131,56 @@ impl Formatter<'_> {
     }
 
     fn block(&mut self, head: String, b: &Block, item: &Item) -> String {
-        let lines: Vec<String> = b.settings.iter().map(|s| self.setting(s)).collect();
+        let lines = b
+            .settings
+            .iter()
+            .map(|s| (s.span, self.setting(s)))
+            .collect();
+        self.braced(head, lines, b.one_line, item, item.span.start, b.close)
+    }
+
+    /// `HEAD { a; b }` when it was written on one line and still fits, else one line each,
+    /// with the comments between them.
+    fn braced(
+        &mut self,
+        head: String,
+        lines: Vec<(crate::source::Span, String)>,
+        one_line: bool,
+        item: &Item,
+        body_start: usize,
+        close: crate::source::Span,
+    ) -> String {
         let one = if lines.is_empty() {
             format!("{head} {{ }}")
         } else {
-            format!("{head} {{ {} }}", lines.join("; "))
+            let texts: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+            format!("{head} {{ {} }}", texts.join("; "))
         };
-        if b.one_line
+        if one_line
             && one.len() <= ONE_LINE_WIDTH
             && !self.has_comment_in(item.span.start, item.span.end)
         {
             return one;
         }
-        let mut out = format!("{head} {{\n");
-        let mut prev = item.span.start;
+        let mut out = format!("{head} {{");
         std::mem::swap(&mut out, &mut self.out);
-        for (s, line) in b.settings.iter().zip(&lines) {
-            self.leading(s.span.start, prev, INDENT);
+        // A comment after the `{`, before anything else, stays on the opening line.
+        let first = lines.first().map_or(close.start, |(span, _)| span.start);
+        match self.comments.get(self.next_comment).cloned() {
+            Some(c) if c.start < first && !self.text[body_start..c.start].contains('\n') => {
+                self.trailing(body_start);
+            }
+            _ => self.out.push('\n'),
+        }
+        let mut prev = body_start;
+        for (span, line) in &lines {
+            self.leading(span.start, prev, INDENT);
             self.out.push_str(INDENT);
             self.out.push_str(line);
-            self.trailing(s.span.end);
-            prev = s.span.end;
+            self.trailing(span.end);
+            prev = span.end;
         }
-        self.leading(b.close.start, prev, INDENT);
+        self.leading(close.start, prev, INDENT);
         std::mem::swap(&mut out, &mut self.out);
         out.push('}');
         out
@@ -236,31 +263,7 @@ impl Formatter<'_> {
                 format!("service {} {}", protocol.text, self.src(endpoint.span))
             }
         };
-        let lines: Vec<String> = s.stmts.iter().map(|st| self.stmt(st)).collect();
-        let one = if lines.is_empty() {
-            format!("{head} {{ }}")
-        } else {
-            format!("{head} {{ {} }}", lines.join("; "))
-        };
-        if s.one_line
-            && one.len() <= ONE_LINE_WIDTH
-            && !self.has_comment_in(item.span.start, item.span.end)
-        {
-            return one;
-        }
-        let mut out = format!("{head} {{\n");
-        std::mem::swap(&mut out, &mut self.out);
-        let mut prev = s.head.end;
-        for (st, line) in s.stmts.iter().zip(&lines) {
-            self.leading(st.span.start, prev, INDENT);
-            self.out.push_str(INDENT);
-            self.out.push_str(line);
-            self.trailing(st.span.end);
-            prev = st.span.end;
-        }
-        self.leading(s.close.start, prev, INDENT);
-        std::mem::swap(&mut out, &mut self.out);
-        out.push('}');
-        out
+        let lines = s.stmts.iter().map(|st| (st.span, self.stmt(st))).collect();
+        self.braced(head, lines, s.one_line, item, s.head.end, s.close)
     }
 }

@@ -144,7 +144,7 @@ impl Builder {
     ) -> ServiceDecl {
         inner.next();
         let key_pair = inner.next().expect("service key");
-        let head = span.to(self.span(&key_pair));
+        let key_end = self.span(&key_pair).end;
         let mut key_inner = key_pair.clone().into_inner();
         let key = match key_pair.as_rule() {
             Rule::fwmark_key => {
@@ -160,7 +160,7 @@ impl Builder {
             }
         };
         let head = Span {
-            end: head.end,
+            end: key_end,
             ..span
         };
         ServiceDecl {
