@@ -117,44 +117,32 @@ pub fn range(first: IpAddr, last: IpAddr, span: Span) -> Result<Vec<IpAddr>, Dia
             .label("this range")
             .help(help.to_string()))
     };
-    match (first, last) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => {
-            let (a, b) = (u32::from(a), u32::from(b));
-            if a > b {
-                return err(
-                    format!("the range {first}-{last} runs backwards"),
-                    "write the lower address first",
-                );
-            }
-            if u128::from(b - a) >= MAX_RANGE {
-                return err(
-                    format!("the range {first}-{last} has more than {MAX_RANGE} addresses"),
-                    "split it, or use a firewall-mark service",
-                );
-            }
-            Ok((a..=b).map(|x| IpAddr::V4(x.into())).collect())
+    // Both families as 128-bit numbers, and the way back to an address.
+    let (a, b, make): (u128, u128, fn(u128) -> IpAddr) = match (first, last) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a).into(), u32::from(b).into(), |x| {
+            IpAddr::V4((x as u32).into())
+        }),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (a.into(), b.into(), |x| IpAddr::V6(x.into())),
+        _ => {
+            return err(
+                format!("the range {first}-{last} mixes IPv4 and IPv6"),
+                "both ends of a range must be of one address family",
+            )
         }
-        (IpAddr::V6(a), IpAddr::V6(b)) => {
-            let (a, b) = (u128::from(a), u128::from(b));
-            if a > b {
-                return err(
-                    format!("the range {first}-{last} runs backwards"),
-                    "write the lower address first",
-                );
-            }
-            if b - a >= MAX_RANGE {
-                return err(
-                    format!("the range {first}-{last} has more than {MAX_RANGE} addresses"),
-                    "split it, or use a firewall-mark service",
-                );
-            }
-            Ok((a..=b).map(|x| IpAddr::V6(x.into())).collect())
-        }
-        _ => err(
-            format!("the range {first}-{last} mixes IPv4 and IPv6"),
-            "both ends of a range must be of one address family",
-        ),
+    };
+    if a > b {
+        return err(
+            format!("the range {first}-{last} runs backwards"),
+            "write the lower address first",
+        );
     }
+    if b - a >= MAX_RANGE {
+        return err(
+            format!("the range {first}-{last} has more than {MAX_RANGE} addresses"),
+            "split it, or use a firewall-mark service",
+        );
+    }
+    Ok((a..=b).map(make).collect())
 }
 
 /// Whether an address can be a real server: not unspecified, broadcast or multicast.
