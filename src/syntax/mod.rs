@@ -94,18 +94,25 @@ fn resume_point(text: &str, at: usize) -> Option<usize> {
     None
 }
 
+/// What follows a keyword of a server line. Those rules are atomic (for speed), so pest reports
+/// a bad argument as the whole statement failing at its keyword; the error is moved to the
+/// argument.
+fn keyword_argument(keyword: &str) -> Option<&'static str> {
+    Some(match keyword {
+        "`weight`" | "`upper`" | "`lower`" => "a $constant or a number",
+        "`port`" => "a port",
+        "`forward`" => "a forwarding method (dr, nat or tunnel)",
+        "`server`" => "a server address",
+        _ => return None,
+    })
+}
+
 fn syntax_error(text: &str, file: FileId, at: usize, variant: &ErrorVariant<Rule>) -> Diagnostic {
-    let found = found_at(text, at);
-    let len = if found.starts_with('`') {
-        found.len() - 2
-    } else {
-        0
-    };
-    let span = Span::new(file, at..at + len);
+    let mut at = at;
+    let mut found = found_at(text, at);
     let expected = match variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
-            words.dedup();
             let mut seen = Vec::new();
             words.retain(|w| {
                 let new = !seen.contains(w);
@@ -116,6 +123,21 @@ fn syntax_error(text: &str, file: FileId, at: usize, variant: &ErrorVariant<Rule
         }
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    let expected = match keyword_argument(&found) {
+        Some(argument) => {
+            at += found.len() - 2;
+            at += text[at..].len() - text[at..].trim_start_matches([' ', '\t']).len();
+            found = found_at(text, at);
+            vec![argument]
+        }
+        _ => expected,
+    };
+    let len = if found.starts_with('`') {
+        found.len() - 2
+    } else {
+        0
+    };
+    let span = Span::new(file, at..at + len);
     let message = if expected.is_empty() {
         format!("unexpected {found}")
     } else {
@@ -142,7 +164,12 @@ fn syntax_help(text: &str, at: usize, expected: &[&str]) -> Option<String> {
         return Some("this `}` closes no block: remove it, or look for a missing `{` above".into());
     }
     if found.is_empty() || found.starts_with('\n') {
-        if expected.contains(&"a number") || expected.contains(&"a $constant") {
+        let value = |e: &&str| {
+            ["number", "$constant", "port", "address", "method"]
+                .iter()
+                .any(|v| e.contains(v))
+        };
+        if expected.iter().any(value) {
             return Some("give the value on the same line".into());
         }
         return None;
