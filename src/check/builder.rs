@@ -1,6 +1,7 @@
 //! Builds a validated [`Table`] from the specs both front ends produce, enforcing every rule
 //! that ipvsadm and the kernel enforce, so that what `check` accepts the kernel accepts.
 
+use std::collections::btree_map::Entry;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -229,16 +230,14 @@ impl Builder {
             self.no_such_service(key);
             return false;
         }
-        self.map.services.remove(&key.value);
-        self.map.servers.retain(|(s, _), _| *s != key.value);
+        self.map.remove_service(&key.value);
         true
     }
 
     /// `ipvsadm -C`
     pub fn clear(&mut self) {
         self.table.services.clear();
-        self.map.services.clear();
-        self.map.servers.clear();
+        self.map.clear_services();
     }
 
     /// Reports `key` as undefined, as the kernel's ESRCH.
@@ -383,25 +382,29 @@ impl Builder {
         let Some(server) = self.server(key.value, spec) else {
             return false;
         };
-        let site = (key.value, server.key);
-        if let Some(first) = self.map.servers.get(&site) {
-            let d = dup(
-                Code::DupServer,
-                spec.span,
-                *first,
-                format!("server {} of service {}", server.key, key.value),
-            );
-            self.report(d);
-            return false;
-        }
-        self.map.servers.insert(site, spec.span);
-        self.table
+        let servers = &mut self
+            .table
             .services
             .get_mut(&key.value)
             .expect("checked above")
-            .servers
-            .insert(server.key, server);
-        true
+            .servers;
+        if let Entry::Vacant(slot) = servers.entry(server.key) {
+            slot.insert(server);
+            self.map.insert_server(key.value, server.key, spec.span);
+            return true;
+        }
+        let first = self
+            .map
+            .server(&key.value, &server.key)
+            .expect("every server has a span");
+        let d = dup(
+            Code::DupServer,
+            spec.span,
+            first,
+            format!("server {} of service {}", server.key, key.value),
+        );
+        self.report(d);
+        false
     }
 
     /// `ipvsadm -e`
@@ -459,7 +462,7 @@ impl Builder {
         match found {
             Some(found) => {
                 service.servers.remove(&found);
-                self.map.servers.remove(&(key.value, found));
+                self.map.remove_server(&key.value, &found);
                 true
             }
             None => {
@@ -810,7 +813,10 @@ impl Builder {
                 })
                 .collect();
             for (svc, srv) in mixed {
-                let span = self.map.servers[&(svc, srv)];
+                let span = self
+                    .map
+                    .server(&svc, &srv)
+                    .expect("every server has a span");
                 self.report(
                     Diagnostic::error(Code::DaemonFamily, span, format!("server {srv} of service {svc} mixes address families while a sync daemon runs"))
                         .label("other address family")

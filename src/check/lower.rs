@@ -16,6 +16,11 @@ use crate::source::{FileId, Sources, Span, Spanned};
 use crate::syntax::ast::*;
 use crate::syntax::{self, IpvsParser, Rule};
 
+/// Parsed items handed from the parsing thread to lowering at a time.
+const BATCH: usize = 256;
+/// How many batches may wait for lowering.
+const PIPELINE_BATCHES: usize = 4;
+
 struct Define {
     text: String,
     name: Span,
@@ -73,10 +78,30 @@ impl Lowerer<'_> {
             let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
             self.stack.push((canonical, source.name.clone()));
         }
+        // Parsing runs on a second thread, ahead of lowering: the two halves of the work
+        // overlap. Items travel in batches (a hand-over per item costs more in thread wake-ups
+        // than it saves), and the channel's bound keeps memory to a few batches.
         let text = self.sources.get(file).text.clone();
-        syntax::parse_each(&text, file, |result| match result {
-            Ok(item) => self.item(file, &item),
-            Err(d) => self.report(d),
+        std::thread::scope(|scope| {
+            let (batches, parsed) = std::sync::mpsc::sync_channel(PIPELINE_BATCHES);
+            scope.spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                syntax::parse_each(&text, file, |result| {
+                    batch.push(result);
+                    if batch.len() == BATCH {
+                        // A closed channel means lowering stopped; the rest is not needed.
+                        let _ =
+                            batches.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                    }
+                });
+                let _ = batches.send(batch);
+            });
+            for result in parsed.into_iter().flatten() {
+                match result {
+                    Ok(item) => self.item(file, &item),
+                    Err(d) => self.report(d),
+                }
+            }
         });
         if self.sources.get(file).path.is_some() {
             self.stack.pop();
@@ -647,25 +672,16 @@ impl Lowerer<'_> {
     fn service(&mut self, decl: &ServiceDecl) {
         let key = self.service_key(decl);
         let mut spec = key.map(|k| ServiceSpec::new(decl.head, k));
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut seen = Vec::new();
         let mut defaults = ServerDefaults::default();
         let mut servers = Vec::new();
         for stmt in &decl.stmts {
             let name = stmt_name(&stmt.kind);
             if let Some(name) = name.filter(|n| *n != "server") {
-                if let Some(first) = seen.get(name) {
-                    let d = Diagnostic::error(
-                        Code::DupSetting,
-                        stmt.span,
-                        format!("`{name}` is set twice in this service"),
-                    )
-                    .label("set again here")
-                    .note(*first, "first set here")
-                    .help("remove one of them");
-                    self.report(d);
+                if let Some(first) = seen_before(&mut seen, name, stmt.span) {
+                    self.report(twice(name, stmt.span, first, "set", "in this service"));
                     continue;
                 }
-                seen.insert(name, stmt.span);
             }
             match &stmt.kind {
                 StmtKind::Scheduler { name, flags } => {
@@ -729,19 +745,11 @@ impl Lowerer<'_> {
         let mut server_specs = Vec::new();
         for (span, server) in servers {
             let mut own = ServerDefaults::default();
-            let mut seen: HashMap<&'static str, Span> = HashMap::new();
+            let mut seen = Vec::new();
             for option in &server.options {
                 if let Some(name) = stmt_name(&option.kind) {
-                    if let Some(first) = seen.insert(name, option.span) {
-                        let d = Diagnostic::error(
-                            Code::DupSetting,
-                            option.span,
-                            format!("`{name}` is given twice for this server"),
-                        )
-                        .label("given again here")
-                        .note(first, "first given here")
-                        .help("remove one of them");
-                        self.report(d);
+                    if let Some(first) = seen_before(&mut seen, name, option.span) {
+                        self.report(twice(name, option.span, first, "given", "for this server"));
                         continue;
                     }
                 }
@@ -934,6 +942,33 @@ struct ServerDefaults {
     weight: Option<Spanned<u64>>,
     upper: Option<Spanned<u64>>,
     lower: Option<Spanned<u64>>,
+}
+
+/// Records `name` at `span`; where it was first seen, if it was.
+fn seen_before(
+    seen: &mut Vec<(&'static str, Span)>,
+    name: &'static str,
+    span: Span,
+) -> Option<Span> {
+    match seen.iter().find(|(n, _)| *n == name) {
+        Some((_, first)) => Some(*first),
+        None => {
+            seen.push((name, span));
+            None
+        }
+    }
+}
+
+/// A setting written twice in one place: "`weight` is given twice for this server".
+fn twice(name: &str, span: Span, first: Span, verb: &str, place: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::DupSetting,
+        span,
+        format!("`{name}` is {verb} twice {place}"),
+    )
+    .label(format!("{verb} again here"))
+    .note(first, format!("first {verb} here"))
+    .help("remove one of them")
 }
 
 fn stmt_name(kind: &StmtKind) -> Option<&'static str> {
