@@ -87,3 +87,11 @@ fn readme_snippets_check_clean() {
     }
     assert!(count >= 7, "README snippets went missing");
 }
+
+#[test]
+fn converted_legacy_example_is_the_same_table() {
+    let (_, dump) = common::compile_path(&common::root().join("examples/legacy.ipvsadm"));
+    let (_, converted) =
+        common::compile_path(&common::root().join("examples/legacy-converted.ipvs"));
+    assert_eq!(converted.table, dump.table);
+}
