@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use super::save::{render, SaveFormat};
 use super::{InputArgs, EXIT_OK};
 use crate::diagnostic::Style;
+use crate::model::SaveExtras;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,7 +17,7 @@ pub struct Args {
 pub fn run(args: Args, style: Style) -> i32 {
     match super::load_clean(&args.file, args.input.input_format, style) {
         Ok(table) => {
-            print!("{}", render(&table, SaveFormat::Ipvs));
+            print!("{}", render(&table, SaveFormat::Ipvs, SaveExtras::ALL));
             EXIT_OK
         }
         Err(code) => code,

@@ -25,13 +25,17 @@ pub struct Args {
     /// The output format.
     #[arg(long, value_enum, default_value_t = SaveFormat::Ipvs)]
     format: SaveFormat,
+    /// With `--format ipvsadm`: exactly what `ipvsadm -S -n` prints, without the thresholds,
+    /// timeouts and daemons it loses.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Renders a table in one of the save formats.
-pub fn render(table: &Table, format: SaveFormat) -> String {
+pub fn render(table: &Table, format: SaveFormat, extras: SaveExtras) -> String {
     match format {
         SaveFormat::Ipvs => table.to_ipvs(),
-        SaveFormat::Ipvsadm => ipvsadm_save(table, SaveExtras::ALL),
+        SaveFormat::Ipvsadm => ipvsadm_save(table, extras),
         SaveFormat::Json => {
             let mut s = serde_json::to_string_pretty(table).expect("a table serializes");
             s.push('\n');
@@ -44,7 +48,12 @@ pub fn render(table: &Table, format: SaveFormat) -> String {
 pub fn run(args: Args, style: Style) -> i32 {
     match super::load_clean(&args.file, args.input.input_format, style) {
         Ok(table) => {
-            print!("{}", render(&table, args.format));
+            let extras = if args.strict {
+                SaveExtras::NONE
+            } else {
+                SaveExtras::ALL
+            };
+            print!("{}", render(&table, args.format, extras));
             EXIT_OK
         }
         Err(code) => code,

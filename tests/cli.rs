@@ -1,0 +1,144 @@
+//! The `ipvsc` binary as a user runs it: exit codes, output formats, standard input.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn ipvsc(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ipvsc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ipvsc runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_exit_codes() {
+    let ok = ipvsc(&["check", "examples/web-farm-nat.ipvs"], "");
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let bad = ipvsc(
+        &["check", "--color", "never", "-"],
+        "service tcp 10.0.0.1:80 { schedular rr }\n",
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("did you mean `scheduler`?"));
+    assert!(text(&bad.stderr).contains("<stdin>:1:27"));
+    let missing = ipvsc(&["check", "no/such/file.ipvs"], "");
+    assert_eq!(missing.status.code(), Some(2));
+    let usage = ipvsc(&["check", "--no-such-flag", "x"], "");
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let input = "service tcp 10.0.0.1:80 { netmask 255.255.255.0; server 10.0.0.2 }\n";
+    assert_eq!(ipvsc(&["check", "-"], input).status.code(), Some(0));
+    assert_eq!(
+        ipvsc(&["check", "--deny-warnings", "-"], input)
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn check_json_is_machine_readable() {
+    let out = ipvsc(
+        &["check", "--format", "json", "-"],
+        "service tcp 10.0.0.1:80 { server 10.0.0.2 weight 70000 }\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let d = &list[0];
+    assert_eq!(d["code"], "ipvsc::out-of-range");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["line"], 1);
+    assert_eq!(d["column"], 50);
+    assert!(d["help"].as_str().unwrap().contains("65535"));
+}
+
+#[test]
+fn check_short_format_is_one_line_each() {
+    let out = ipvsc(
+        &["check", "--format", "short", "-"],
+        "service tpc 10.0.0.1:80 { }\nservise\n",
+    );
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with("<stdin>:1:9: error[unknown-protocol]: "),
+        "{}",
+        lines[0]
+    );
+}
+
+#[test]
+fn fmt_check_and_output() {
+    let messy = "service tcp 10.0.0.1:80 {scheduler rr;   server 10.0.0.2}\n";
+    assert_eq!(
+        ipvsc(&["fmt", "--check", "-"], messy).status.code(),
+        Some(1)
+    );
+    let out = ipvsc(&["fmt", "-"], messy);
+    assert_eq!(
+        text(&out.stdout),
+        "service tcp 10.0.0.1:80 { scheduler rr; server 10.0.0.2 }\n"
+    );
+    assert_eq!(
+        ipvsc(&["fmt", "--check", "-"], &text(&out.stdout))
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn save_strict_prints_only_what_ipvsadm_prints() {
+    let input =
+        "timeouts { tcp 10m }\nservice tcp 10.0.0.1:80 { server 10.0.0.2 upper 10 lower 5 }\n";
+    let full = text(&ipvsc(&["save", "--format", "ipvsadm", "-"], input).stdout);
+    assert_eq!(
+        full,
+        "-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1 -x 10 -y 5\n--set 600 0 0\n"
+    );
+    let strict = text(&ipvsc(&["save", "--format", "ipvsadm", "--strict", "-"], input).stdout);
+    assert_eq!(
+        strict,
+        "-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1\n"
+    );
+}
+
+#[test]
+fn convert_reads_a_dump_from_stdin() {
+    let out = ipvsc(
+        &["convert", "-"],
+        "-A -u 10.0.0.1:53 -s rr\n-a -u 10.0.0.1:53 -r 10.0.0.2:53 -m -w 2\n",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "service udp 10.0.0.1:53 {\n    scheduler rr\n    server 10.0.0.2 forward nat weight 2\n}\n"
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    let bash = ipvsc(&["completions", "bash"], "");
+    assert!(text(&bash.stdout).contains("ipvsc"));
+    let man = ipvsc(&["man"], "");
+    assert!(text(&man.stdout).contains(".TH ipvsc"));
+}
