@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod compiler;
 pub mod diagnostic;
+pub mod kernel;
 pub mod legacy;
 pub mod model;
 pub mod source;
