@@ -93,6 +93,15 @@ impl SourceFile {
     }
 }
 
+/// A file's text, or standard input's for `-`.
+pub fn read_input(path: &Path) -> std::io::Result<String> {
+    if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+}
+
 /// How a path given on the command line is named in messages: `<stdin>` for `-`.
 pub fn display_name(path: &Path) -> String {
     if path == Path::new("-") {
@@ -120,11 +129,7 @@ impl Sources {
 
     /// Reads a file from disk, or standard input for `-`.
     pub fn read(&mut self, path: &Path) -> std::io::Result<FileId> {
-        let text = if path == Path::new("-") {
-            std::io::read_to_string(std::io::stdin())?
-        } else {
-            std::fs::read_to_string(path)?
-        };
+        let text = read_input(path)?;
         let name = display_name(path);
         let real = (path != Path::new("-")).then(|| path.to_path_buf());
         Ok(self.add(SourceFile::new(name, real, text)))

@@ -15,5 +15,7 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
+echo "== kernel test VM: packages and kernel (tests/vm.rs boots it)"
+bash tests/vm/vm.sh prepare
 echo "== cargo test"
 cargo test --all-targets --no-fail-fast

@@ -1,10 +1,10 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which side of connection synchronisation a daemon runs (`--start-daemon master|backup`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DaemonState {
     Master,
@@ -36,7 +36,7 @@ impl fmt::Display for DaemonState {
 
 /// A connection synchronisation daemon (`ipvsadm --start-daemon`). Unset options take the
 /// kernel's defaults.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Daemon {
     pub state: DaemonState,
     /// `--mcast-interface`

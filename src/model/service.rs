@@ -2,12 +2,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{SchedFlags, Scheduler, Server, ServerKey};
 
 /// The transport protocol of a virtual service (`-t`, `-u`, `--sctp-service`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Tcp,
@@ -47,7 +47,7 @@ impl fmt::Display for Protocol {
 }
 
 /// An address family (`-6` selects IPv6 for firewall-mark services).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     Ipv4,
@@ -95,7 +95,7 @@ impl Family {
 }
 
 /// What identifies a virtual service in the kernel; it cannot be edited, only replaced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ServiceKey {
     /// `-t|-u|--sctp-service ADDR:PORT`
@@ -165,7 +165,7 @@ impl fmt::Display for Endpoint {
 }
 
 /// The persistence granularity (`-M`): an IPv4 netmask or an IPv6 prefix length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Netmask {
     Ipv4(Ipv4Addr),
@@ -226,7 +226,7 @@ impl fmt::Display for Netmask {
 }
 
 /// A virtual service (`ipvsadm -A`) and its real servers (`ipvsadm -a`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub key: ServiceKey,
     pub scheduler: Scheduler,

@@ -1,10 +1,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A DoS defense mode of `drop_entry`, `drop_packet` and `secure_tcp`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DefenseMode {
     /// 0
@@ -59,7 +59,7 @@ pub enum SysctlKind {
 macro_rules! sysctls {
     ($($variant:ident $name:literal $kind:expr, $doc:literal;)*) => {
         /// A setting under `/proc/sys/net/ipv4/vs/`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum Sysctl { $($variant,)* }
 
@@ -140,7 +140,7 @@ impl FromStr for Sysctl {
 }
 
 /// The value of a sysctl.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum SysctlValue {
     Defense(DefenseMode),

@@ -1,12 +1,12 @@
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Daemon, DaemonState, Service, ServiceKey, Sysctl, SysctlValue};
 
 /// The connection timeouts (`ipvsadm --set TCP TCPFIN UDP`), in seconds; `None` leaves the
 /// kernel's value alone.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timeouts {
     pub tcp: Option<u32>,
     pub tcpfin: Option<u32>,
@@ -27,7 +27,7 @@ impl Timeouts {
 }
 
 /// The whole IPVS state of a network namespace, or the part of it a file declares.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     pub services: BTreeMap<ServiceKey, Service>,
     pub timeouts: Timeouts,

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod ops;
+
 use std::path::{Path, PathBuf};
 
 use ipvsc::compiler::{self, Compiled, InputFormat};

@@ -1,0 +1,217 @@
+//! The kernel tests: every scenario of tests/vm/scenarios runs against real IPVS in a QEMU guest
+//! (tests/vm/vm.sh), all of them in one boot. This is the only test that boots a VM.
+//!
+//! It needs what `tests/vm/vm.sh prepare` installs (as root, on Debian): it fails, never skips,
+//! when that cannot be had. The console log stays in target/tmp/vm-console.log.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+/// What the console log says about one scenario.
+#[derive(Default)]
+struct Scenario {
+    output: String,
+    rc: Option<i32>,
+    secs: Option<String>,
+}
+
+/// The markers of a console log: the scenarios in the order they began, and whether the boot
+/// reached `@@@ DONE`.
+#[derive(Default)]
+struct Log {
+    scenarios: BTreeMap<String, Scenario>,
+    order: Vec<String>,
+    done: bool,
+}
+
+fn parse(text: &str) -> Log {
+    let mut log = Log::default();
+    let mut current: Option<String> = None;
+    for raw in text.lines() {
+        let line = raw.trim_end_matches('\r');
+        // The firmware's escape sequences can precede the first marker on its line.
+        let marker = line.find("@@@ ").map(|i| &line[i + 4..]);
+        match marker.and_then(|m| m.split_once(' ').or(Some((m, "")))) {
+            Some(("BEGIN", name)) => {
+                let name = name.trim().to_string();
+                log.order.push(name.clone());
+                log.scenarios.insert(name.clone(), Scenario::default());
+                current = Some(name);
+            }
+            Some(("END", rest)) => {
+                let (name, rc) = rest.rsplit_once(" rc=").unwrap_or((rest, ""));
+                if let Some(s) = log.scenarios.get_mut(name.trim()) {
+                    s.rc = Some(rc.trim().parse().unwrap_or(-1));
+                }
+                current = None;
+            }
+            Some(("TIME", rest)) => {
+                let (name, secs) = rest.rsplit_once(" secs=").unwrap_or((rest, ""));
+                if let Some(s) = log.scenarios.get_mut(name.trim()) {
+                    s.secs = Some(secs.trim().to_string());
+                }
+            }
+            Some(("DONE", _)) => log.done = true,
+            _ => {
+                if let Some(s) = current.as_ref().and_then(|n| log.scenarios.get_mut(n)) {
+                    s.output.push_str(line);
+                    s.output.push('\n');
+                }
+            }
+        }
+    }
+    log
+}
+
+/// Writes past the test harness's output capture, so that `cargo test` shows it even on success.
+fn say(text: &str) {
+    let _ = std::io::stderr().write_all(format!("{text}\n").as_bytes());
+}
+
+fn describe(what: &str, out: &Output) -> String {
+    format!(
+        "{what} exited with {}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn scenario_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            if path.extension()? != "sh" {
+                return None;
+            }
+            Some(path.file_stem()?.to_str()?.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn kernel_scenarios_in_one_vm_boot() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("tests/vm/vm.sh");
+    let scenarios = root.join("tests/vm/scenarios");
+    let expected = scenario_names(&scenarios);
+    assert!(
+        !expected.is_empty(),
+        "no scenarios in {}",
+        scenarios.display()
+    );
+
+    let prepare = Command::new("bash")
+        .arg(&script)
+        .arg("prepare")
+        .current_dir(&root)
+        .output()
+        .expect("bash runs");
+    assert!(
+        prepare.status.success(),
+        "{}",
+        describe("tests/vm/vm.sh prepare", &prepare)
+    );
+
+    let log_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vm-console.log");
+    let _ = std::fs::remove_file(&log_path);
+    let started = Instant::now();
+    // The ipvsc that cargo just built for this test, not a separate release build.
+    let run = Command::new("bash")
+        .arg(&script)
+        .arg("run")
+        .arg(&scenarios)
+        .arg(&log_path)
+        .env("IPVSC_BIN", env!("CARGO_BIN_EXE_ipvsc"))
+        .current_dir(&root)
+        .output()
+        .expect("bash runs");
+    let wall = started.elapsed();
+    say(&format!(
+        "vm: one boot with {} scenario(s) took {:.1} s of wall time (console log {})",
+        expected.len(),
+        wall.as_secs_f64(),
+        log_path.display()
+    ));
+
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let log = parse(&text);
+    for name in &log.order {
+        let s = &log.scenarios[name];
+        say(&format!(
+            "vm: scenario {name}: rc={} in {} s of guest time",
+            s.rc.map_or("none".to_string(), |rc| rc.to_string()),
+            s.secs.as_deref().unwrap_or("?")
+        ));
+        for note in s.output.lines().filter(|l| l.starts_with("note:")) {
+            say(&format!("vm: {name}: {note}"));
+        }
+    }
+
+    let mut failures = Vec::new();
+    for name in &expected {
+        match log.scenarios.get(name) {
+            None => failures.push(format!("scenario {name} never began")),
+            Some(Scenario {
+                rc: None, output, ..
+            }) => failures.push(format!(
+                "scenario {name} began but never ended; its output:\n{output}"
+            )),
+            Some(Scenario {
+                rc: Some(rc),
+                output,
+                ..
+            }) if *rc != 0 => failures.push(format!(
+                "scenario {name} failed with rc={rc}; its output:\n{output}"
+            )),
+            Some(_) => {}
+        }
+    }
+    if !log.done {
+        failures.push(format!(
+            "the boot did not reach @@@ DONE\n{}\n--- last 60 lines of {}\n{}",
+            describe("tests/vm/vm.sh run", &run),
+            log_path.display(),
+            tail(&text, 60)
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problem(s) in the VM run (console log {}):\n\n{}",
+        failures.len(),
+        log_path.display(),
+        failures.join("\n\n")
+    );
+    assert!(
+        run.status.success(),
+        "every scenario passed but {}",
+        describe("tests/vm/vm.sh run", &run)
+    );
+}
+
+#[test]
+fn parse_reads_the_markers() {
+    let log = parse(
+        "\x1bc\x1b[2J@@@ KERNEL 6.1\r\n@@@ BEGIN a\r\nhello\r\n@@@ END a rc=0\r\n@@@ TIME a secs=0.50\r\n\
+         @@@ BEGIN b c\nbad\n@@@ END b c rc=3\n@@@ BEGIN d\npartial\n@@@ DONE\n",
+    );
+    assert_eq!(log.order, ["a", "b c", "d"]);
+    assert_eq!(log.scenarios["a"].output, "hello\n");
+    assert_eq!(log.scenarios["a"].rc, Some(0));
+    assert_eq!(log.scenarios["a"].secs.as_deref(), Some("0.50"));
+    assert_eq!(log.scenarios["b c"].rc, Some(3));
+    assert_eq!(log.scenarios["d"].rc, None);
+    assert_eq!(log.scenarios["d"].output, "partial\n");
+    assert!(log.done);
+}
