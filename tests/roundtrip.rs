@@ -252,6 +252,13 @@ proptest! {
     }
 
     #[test]
+    fn json_reads_back_as_the_same_table(table in with_sysctls()) {
+        let json = serde_json::to_string(&table).unwrap();
+        let back: Table = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back, table);
+    }
+
+    #[test]
     fn formatting_is_idempotent_and_keeps_the_table(table in with_sysctls()) {
         let text = table.to_ipvs();
         let (tree, diagnostics) = ipvsc::syntax::parse(&text, ipvsc::source::FileId(0));

@@ -4,7 +4,12 @@
 //! It needs what `tests/vm/vm.sh prepare` installs (as root, on Debian): it fails, never skips,
 //! when that cannot be had. The console log stays in target/tmp/vm-console.log.
 
+mod common;
+
 use std::collections::BTreeMap;
+
+use ipvsc::kernel::{transcript, MemoryKernel};
+use ipvsc::model::{Scheduler, Table};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -124,6 +129,22 @@ fn kernel_scenarios_in_one_vm_boot() {
         describe("tests/vm/vm.sh prepare", &prepare)
     );
 
+    // The differential test's operation streams, and what the in-memory kernel makes of them.
+    let data = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vm-data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    let mut expected_transcripts = BTreeMap::new();
+    for seed in 0..STREAMS {
+        let ops = common::ops::stream(seed, OPS_PER_STREAM);
+        let name = format!("ops-{seed}");
+        std::fs::write(
+            data.join(format!("{name}.json")),
+            serde_json::to_string(&ops).unwrap(),
+        )
+        .unwrap();
+        expected_transcripts.insert(name, transcript(&mut guest_model(), &ops));
+    }
+
     let log_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vm-console.log");
     let _ = std::fs::remove_file(&log_path);
     let started = Instant::now();
@@ -134,6 +155,7 @@ fn kernel_scenarios_in_one_vm_boot() {
         .arg(&scenarios)
         .arg(&log_path)
         .env("IPVSC_BIN", env!("CARGO_BIN_EXE_ipvsc"))
+        .env("IPVSC_VM_DATA", &data)
         .current_dir(&root)
         .output()
         .expect("bash runs");
@@ -178,6 +200,9 @@ fn kernel_scenarios_in_one_vm_boot() {
             Some(_) => {}
         }
     }
+    if let Some(s) = log.scenarios.get("differential") {
+        failures.extend(compare_transcripts(&s.output, &expected_transcripts));
+    }
     if !log.done {
         failures.push(format!(
             "the boot did not reach @@@ DONE\n{}\n--- last 60 lines of {}\n{}",
@@ -198,6 +223,89 @@ fn kernel_scenarios_in_one_vm_boot() {
         "every scenario passed but {}",
         describe("tests/vm/vm.sh run", &run)
     );
+}
+
+/// The in-memory kernel set up as the guest is: Debian 12's 6.1 kernel has no ip_vs_twos
+/// (Linux 6.2 added it), and the guest's interfaces are lo and eth0.
+fn guest_model() -> MemoryKernel {
+    let schedulers: Vec<Scheduler> = Scheduler::ALL
+        .into_iter()
+        .filter(|s| *s != Scheduler::Twos)
+        .collect();
+    MemoryKernel::new().with_schedulers(&schedulers)
+}
+
+/// Operation streams in the differential test, and operations in each.
+const STREAMS: u8 = 4;
+const OPS_PER_STREAM: usize = 150;
+
+/// The guest's transcripts (after `@@ transcript NAME` lines) against the in-memory kernel's:
+/// every result the same, and the final tables the same.
+fn compare_transcripts(output: &str, expected: &BTreeMap<String, String>) -> Vec<String> {
+    let mut got: BTreeMap<&str, String> = BTreeMap::new();
+    let mut current = None;
+    for line in output.lines() {
+        if let Some(name) = line.strip_prefix("@@ transcript ") {
+            current = Some(name.trim());
+            got.insert(name.trim(), String::new());
+        } else if let Some(name) = current {
+            let t = got.get_mut(name).unwrap();
+            t.push_str(line);
+            t.push('\n');
+        }
+    }
+    let mut failures = Vec::new();
+    for (name, want) in expected {
+        let Some(have) = got.get(name.as_str()) else {
+            failures.push(format!("differential: no transcript {name} from the guest"));
+            continue;
+        };
+        let (want_results, want_table) = want.split_once("@@ table\n").unwrap();
+        let Some((have_results, have_table)) = have.split_once("@@ table\n") else {
+            failures.push(format!(
+                "differential {name}: the guest's transcript is cut short:\n{have}"
+            ));
+            continue;
+        };
+        let ops: Vec<ipvsc::kernel::Op> = common::ops::stream(
+            name.trim_start_matches("ops-").parse().unwrap(),
+            OPS_PER_STREAM,
+        );
+        for (i, (w, h)) in want_results.lines().zip(have_results.lines()).enumerate() {
+            if w != h {
+                failures.push(format!(
+                    "differential {name}: operation {i} ({}) gave {h} in the kernel, {w} in memory\n  {}",
+                    ops[i],
+                    serde_json::to_string(&ops[i]).unwrap()
+                ));
+            }
+        }
+        if want_results.lines().count() != have_results.lines().count() {
+            failures.push(format!(
+                "differential {name}: the guest ran {} operations of {}",
+                have_results.lines().count(),
+                want_results.lines().count()
+            ));
+        }
+        match (
+            serde_json::from_str::<Table>(want_table.trim()),
+            serde_json::from_str::<Table>(have_table.trim()),
+        ) {
+            (Ok(mut w), Ok(mut h)) => {
+                // The in-memory kernel knows the defaults of the sysctls it models; compare those.
+                h.sysctls.retain(|k, _| w.sysctls.contains_key(k));
+                w.sysctls.retain(|k, _| h.sysctls.contains_key(k));
+                if w != h {
+                    failures.push(format!("differential {name}: the final tables differ\n--- memory\n{w:#?}\n--- kernel\n{h:#?}"));
+                }
+            }
+            (_, Err(e)) => failures.push(format!(
+                "differential {name}: the guest's table does not parse ({e}): {have_table}"
+            )),
+            (Err(e), _) => panic!("the in-memory table does not parse: {e}"),
+        }
+    }
+    failures
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod check;
 mod convert;
 mod fmt;
+mod ops;
 mod save;
 
 use std::io::IsTerminal;
@@ -12,6 +13,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::compiler::{self, Compiled, InputFormat};
 use crate::diagnostic::{self, Diagnostic, Style};
+use crate::kernel::netlink::{NetlinkKernel, Unavailable};
+use crate::kernel::KernelError;
 use crate::model::Table;
 use crate::source::Sources;
 
@@ -73,6 +76,9 @@ enum Command {
     },
     /// Print the manual page (troff), for `man -l -` or /usr/share/man/man1/ipvsc.1.
     Man,
+    /// Run a JSON list of kernel operations and print each result (the differential test).
+    #[command(hide = true)]
+    Ops(ops::Args),
 }
 
 /// Options shared by every command that reads configuration.
@@ -107,6 +113,7 @@ pub fn main() -> i32 {
         Command::Fmt(args) => fmt::run(args, style),
         Command::Convert(args) => convert::run(args, style),
         Command::Save(args) => save::run(args, style),
+        Command::Ops(args) => ops::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ipvsc", &mut std::io::stdout());
             EXIT_OK
@@ -156,6 +163,34 @@ pub(crate) fn load_clean(path: &Path, format: InputFormat, style: Style) -> Resu
         return Err(EXIT_ERRORS);
     }
     Ok(compiled.table)
+}
+
+/// Exit status: IPVS cannot be used (no privilege, or no ip_vs in the kernel).
+pub const EXIT_NO_KERNEL: i32 = 3;
+
+/// The real kernel's IPVS, or the exit status after saying why it cannot be reached.
+pub(crate) fn open_netlink() -> Result<NetlinkKernel, i32> {
+    NetlinkKernel::open().map_err(|e| kernel_failure(&e))
+}
+
+/// The real kernel as a [`Kernel`](crate::kernel::Kernel).
+pub(crate) fn open_kernel() -> Result<Box<dyn crate::kernel::Kernel>, i32> {
+    Ok(Box::new(open_netlink()?))
+}
+
+/// Says what went wrong with the kernel and gives the exit status: EXIT_NO_KERNEL when IPVS
+/// cannot be used at all, EXIT_ERRORS for a refused operation.
+pub(crate) fn kernel_failure(e: &KernelError) -> i32 {
+    match Unavailable::of(e) {
+        Some(why) => {
+            eprintln!("ipvsc: cannot use IPVS: {why}");
+            EXIT_NO_KERNEL
+        }
+        None => {
+            eprintln!("ipvsc: {e}");
+            EXIT_ERRORS
+        }
+    }
 }
 
 /// Prints diagnostics to standard error.

@@ -4,7 +4,9 @@ use clap::ValueEnum;
 
 use super::{InputArgs, EXIT_OK};
 use crate::diagnostic::Style;
-use crate::model::{ipvsadm_save, SaveExtras, Table};
+use crate::kernel::memory::SYSCTL_DEFAULTS;
+use crate::kernel::netlink::dumped_services;
+use crate::model::{ipvsadm_save, ipvsadm_save_ordered, SaveExtras, Table, Timeouts};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum SaveFormat {
@@ -18,8 +20,9 @@ pub enum SaveFormat {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The configuration whose table to print (`-` for standard input).
-    file: PathBuf,
+    /// The configuration whose table to print (`-` for standard input); without it, the
+    /// kernel's own table (needs root).
+    file: Option<PathBuf>,
     #[command(flatten)]
     input: InputArgs,
     /// The output format.
@@ -44,18 +47,69 @@ pub fn render(table: &Table, format: SaveFormat, extras: SaveExtras) -> String {
     }
 }
 
-/// `ipvsc save FILE`: the table FILE describes.
+/// `ipvsc save [FILE]`: the table FILE describes, or the kernel's.
 pub fn run(args: Args, style: Style) -> i32 {
-    match super::load_clean(&args.file, args.input.input_format, style) {
+    let extras = if args.strict {
+        SaveExtras::NONE
+    } else {
+        SaveExtras::ALL
+    };
+    let Some(file) = &args.file else {
+        return save_kernel(args.format, extras);
+    };
+    match super::load_clean(file, args.input.input_format, style) {
         Ok(table) => {
-            let extras = if args.strict {
-                SaveExtras::NONE
-            } else {
-                SaveExtras::ALL
-            };
             print!("{}", render(&table, args.format, extras));
             EXIT_OK
         }
         Err(code) => code,
     }
+}
+
+/// The kernel's table. As ipvsadm prints it, in ipvsadm's order (which depends on the kernel's
+/// dump order); as .ipvs, what recreates it on an empty kernel, leaving out what is at the
+/// kernel's defaults.
+fn save_kernel(format: SaveFormat, extras: SaveExtras) -> i32 {
+    let mut kernel = match super::open_netlink() {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    let (table, order) = match kernel.read_with_order() {
+        Ok(read) => read,
+        Err(e) => return super::kernel_failure(&e),
+    };
+    let text = match format {
+        SaveFormat::Ipvsadm => {
+            let declared = without_defaults(table.clone());
+            ipvsadm_save_ordered(
+                &dumped_services(&order),
+                &declared.timeouts,
+                table.daemons.values(),
+                extras,
+            )
+        }
+        SaveFormat::Ipvs => without_defaults(table).to_ipvs(),
+        SaveFormat::Json => render(&table, format, extras),
+    };
+    print!("{text}");
+    EXIT_OK
+}
+
+/// The table less the timeouts and sysctls that a fresh kernel has anyway.
+fn without_defaults(mut table: Table) -> Table {
+    let d = Timeouts::KERNEL_DEFAULT;
+    let t = &mut table.timeouts;
+    for (slot, default) in [
+        (&mut t.tcp, d.tcp),
+        (&mut t.tcpfin, d.tcpfin),
+        (&mut t.udp, d.udp),
+    ] {
+        if *slot == default {
+            *slot = None;
+        }
+    }
+    table
+        .sysctls
+        .retain(|k, v| !SYSCTL_DEFAULTS.contains(&(*k, *v)));
+    table
 }

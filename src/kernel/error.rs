@@ -51,6 +51,9 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::EBUSY => "EBUSY",
         libc::EAFNOSUPPORT => "EAFNOSUPPORT",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::ENODEV => "ENODEV",
+        libc::EACCES => "EACCES",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
         _ => "E?",
     }
 }
@@ -62,7 +65,9 @@ fn explain(op: &super::Op, errno: i32) -> String {
         (libc::EEXIST, AddService(_)) => "the service already exists".into(),
         (libc::EEXIST, AddServer(..)) => "the server already exists in this service".into(),
         (libc::EEXIST, StartDaemon(_)) => "that sync daemon is already running".into(),
+        (libc::ESRCH, StopDaemon(_)) => "that sync daemon is not running".into(),
         (libc::ESRCH, _) => "no such service".into(),
+        (libc::ENODEV, _) => "no such network interface".into(),
         (libc::ENOENT, EditServer(..) | DeleteServer(..)) => {
             "no such server in this service".into()
         }

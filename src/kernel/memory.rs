@@ -2,8 +2,8 @@
 //! so that plans and appliers can be tested fast, without a VM. The VM's differential test
 //! keeps it honest against the real kernel.
 
-use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::{Kernel, KernelError, Op};
 use crate::model::*;
@@ -44,8 +44,8 @@ pub struct MemoryKernel {
     table: Table,
     /// Schedulers whose modules the kernel can load.
     schedulers: BTreeSet<Scheduler>,
-    /// Network interfaces a sync daemon can use.
-    interfaces: BTreeSet<String>,
+    /// Network interfaces a sync daemon can use, with their MTU.
+    interfaces: BTreeMap<String, u32>,
 }
 
 impl Default for MemoryKernel {
@@ -65,7 +65,7 @@ impl MemoryKernel {
                 ..Table::default()
             },
             schedulers: Scheduler::ALL.into_iter().collect(),
-            interfaces: ["lo", "eth0"].into_iter().map(String::from).collect(),
+            interfaces: [("lo".to_string(), 65536), ("eth0".to_string(), 1500)].into(),
         }
     }
 
@@ -75,9 +75,12 @@ impl MemoryKernel {
         self
     }
 
-    /// Only these interfaces exist.
-    pub fn with_interfaces(mut self, interfaces: &[&str]) -> MemoryKernel {
-        self.interfaces = interfaces.iter().map(|s| s.to_string()).collect();
+    /// Only these interfaces exist, with these MTUs.
+    pub fn with_interfaces(mut self, interfaces: &[(&str, u32)]) -> MemoryKernel {
+        self.interfaces = interfaces
+            .iter()
+            .map(|(n, m)| (n.to_string(), *m))
+            .collect();
         self
     }
 
@@ -102,16 +105,18 @@ impl MemoryKernel {
         }
     }
 
+    /// The kernel's checks of a server, in the kernel's order: the address family when the
+    /// request is parsed, then ip_vs_add_dest's ranges, then the address and tunnel.
     fn check_server(&self, service: &Service, server: &Server) -> Result<(), i32> {
+        let tunneled = matches!(server.forward, Forward::Tunnel(_));
+        let mixed = Family::of(&server.key.addr) != service.key.family();
+        if mixed && (!tunneled || !self.table.daemons.is_empty()) {
+            return Err(libc::EINVAL);
+        }
         if server.weight > i32::MAX as u32 || server.lower > server.upper {
             return Err(libc::ERANGE);
         }
         if !unicast(&server.key.addr) {
-            return Err(libc::EINVAL);
-        }
-        let tunneled = matches!(server.forward, Forward::Tunnel(_));
-        let mixed = Family::of(&server.key.addr) != service.key.family();
-        if mixed && (!tunneled || !self.table.daemons.is_empty()) {
             return Err(libc::EINVAL);
         }
         if let Forward::Tunnel(Tunnel::Gue { port: 0, .. }) = server.forward {
@@ -123,10 +128,10 @@ impl MemoryKernel {
     fn apply_op(&mut self, op: &Op) -> Result<(), i32> {
         match op {
             Op::AddService(s) => {
-                self.check_service(s)?;
                 if self.table.services.contains_key(&s.key) {
                     return Err(libc::EEXIST);
                 }
+                self.check_service(s)?;
                 let mut s = s.clone();
                 s.servers.clear();
                 self.table.services.insert(s.key, s);
@@ -181,9 +186,9 @@ impl MemoryKernel {
                 if d.group.is_some_and(|g| !g.is_multicast()) {
                     return Err(libc::EINVAL);
                 }
-                if !self.interfaces.contains(&d.interface) {
+                let Some(mtu) = self.interfaces.get(&d.interface) else {
                     return Err(libc::ENODEV);
-                }
+                };
                 let mixed = self.table.services.values().any(|s| {
                     s.servers
                         .keys()
@@ -192,7 +197,15 @@ impl MemoryKernel {
                 if mixed {
                     return Err(libc::EINVAL);
                 }
-                self.table.daemons.insert(d.state, d.clone());
+                // What the kernel fills in for options left out (ip_vs_sync.c).
+                let daemon = Daemon {
+                    maxlen: d.maxlen.or(Some(default_maxlen(*mtu, d.group))),
+                    group: d.group.or(Some(IpAddr::V4(DEFAULT_GROUP))),
+                    port: d.port.or(Some(8848)),
+                    ttl: d.ttl.or(Some(1)),
+                    ..d.clone()
+                };
+                self.table.daemons.insert(d.state, daemon);
             }
             Op::StopDaemon(state) => {
                 self.table.daemons.remove(state).ok_or(libc::ESRCH)?;
@@ -211,6 +224,18 @@ impl MemoryKernel {
         }
         Ok(())
     }
+}
+
+/// The sync daemons' multicast group when none is given.
+pub const DEFAULT_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 81);
+
+/// The largest sync message that fits the interface's MTU in one UDP datagram.
+fn default_maxlen(mtu: u32, group: Option<IpAddr>) -> u16 {
+    let headers = match group {
+        Some(IpAddr::V6(_)) => 40 + 8,
+        _ => 20 + 8,
+    };
+    mtu.saturating_sub(headers).min(65507) as u16
 }
 
 fn unicast(addr: &IpAddr) -> bool {

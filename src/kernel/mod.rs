@@ -3,7 +3,9 @@
 
 pub mod error;
 pub mod memory;
+pub mod netlink;
 pub mod op;
+pub mod packet;
 
 pub use error::KernelError;
 pub use memory::MemoryKernel;
@@ -19,4 +21,27 @@ pub trait Kernel {
 
     /// One operation, as the kernel performs it: all or nothing.
     fn apply(&mut self, op: &Op) -> Result<(), KernelError>;
+}
+
+/// Runs `ops` one by one and writes what happened: `ok` or the errno's name for each, then
+/// `@@ table` and the final table as JSON. The differential test compares the transcripts of
+/// the real kernel and the in-memory one.
+pub fn transcript(kernel: &mut dyn Kernel, ops: &[Op]) -> String {
+    let mut out = String::new();
+    for op in ops {
+        match kernel.apply(op) {
+            Ok(()) => out.push_str("ok\n"),
+            Err(e) => {
+                out.push_str(e.errno_name());
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str("@@ table\n");
+    match kernel.read() {
+        Ok(table) => out.push_str(&serde_json::to_string(&table).expect("a table serializes")),
+        Err(e) => out.push_str(&format!("error: {e}")),
+    }
+    out.push('\n');
+    out
 }

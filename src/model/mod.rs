@@ -4,6 +4,7 @@
 
 mod daemon;
 mod ipvsadm;
+mod keyed;
 pub mod language;
 mod scheduler;
 mod server;

@@ -118,7 +118,9 @@ impl FromStr for Scheduler {
 }
 
 /// The scheduler flags IP_VS_SVC_F_SCHED1..3 (`-b`), as bits 0..2.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct SchedFlags(pub u8);
 
 impl SchedFlags {

@@ -17,7 +17,9 @@ impl fmt::Display for ServerKey {
 }
 
 /// The checksum mode of a GUE or GRE tunnel (`--tun-nocsum`, `--tun-csum`, `--tun-remcsum`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Checksum {
     #[default]
@@ -113,5 +115,12 @@ impl Server {
             upper: 0,
             lower: 0,
         }
+    }
+}
+
+impl super::keyed::Keyed for Server {
+    type Key = ServerKey;
+    fn key(&self) -> ServerKey {
+        self.key
     }
 }

@@ -239,7 +239,15 @@ pub struct Service {
     pub pe: Option<String>,
     /// One-packet scheduling (`-o`).
     pub one_packet: bool,
+    #[serde(with = "super::keyed")]
     pub servers: BTreeMap<ServerKey, Server>,
+}
+
+impl super::keyed::Keyed for Service {
+    type Key = ServiceKey;
+    fn key(&self) -> ServiceKey {
+        self.key
+    }
 }
 
 impl Service {

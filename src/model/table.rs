@@ -29,6 +29,7 @@ impl Timeouts {
 /// The whole IPVS state of a network namespace, or the part of it a file declares.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
+    #[serde(with = "super::keyed")]
     pub services: BTreeMap<ServiceKey, Service>,
     pub timeouts: Timeouts,
     pub daemons: BTreeMap<DaemonState, Daemon>,

@@ -22,7 +22,10 @@ fn service_key() -> impl Strategy<Value = ServiceKey> {
             addr: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(last))),
             port: 443,
         }),
-        (1u32..3).prop_map(|mark| ServiceKey::Fwmark { family: Family::Ipv4, mark }),
+        (1u32..3).prop_map(|mark| ServiceKey::Fwmark {
+            family: Family::Ipv4,
+            mark
+        }),
     ]
 }
 
@@ -43,23 +46,27 @@ fn service(key: ServiceKey) -> impl Strategy<Value = Service> {
         prop::option::weighted(0.2, Just("sip".to_string())),
         prop_oneof![4 => Just(None), 1 => (0u8..=130).prop_map(Some)],
     )
-        .prop_map(move |(scheduler, flags, persistence, one_packet, pe, prefix)| {
-            let netmask = match (key.family(), prefix) {
-                (Family::Ipv6, Some(p)) => Netmask::Ipv6(p),
-                (Family::Ipv4, Some(p)) => Netmask::Ipv4(Ipv4Addr::from(u32::MAX << (32 - u32::from(p.clamp(1, 32))))),
-                (f, None) => Netmask::full(f),
-            };
-            Service {
-                key,
-                scheduler,
-                flags: SchedFlags(flags),
-                persistence,
-                netmask,
-                pe,
-                one_packet: one_packet && key.protocol() != Some(Protocol::Tcp),
-                servers: Default::default(),
-            }
-        })
+        .prop_map(
+            move |(scheduler, flags, persistence, one_packet, pe, prefix)| {
+                let netmask = match (key.family(), prefix) {
+                    (Family::Ipv6, Some(p)) => Netmask::Ipv6(p),
+                    (Family::Ipv4, Some(p)) => {
+                        Netmask::Ipv4(Ipv4Addr::from(u32::MAX << (32 - u32::from(p.clamp(1, 32)))))
+                    }
+                    (f, None) => Netmask::full(f),
+                };
+                Service {
+                    key,
+                    scheduler,
+                    flags: SchedFlags(flags),
+                    persistence,
+                    netmask,
+                    pe,
+                    one_packet: one_packet && key.protocol() != Some(Protocol::Tcp),
+                    servers: Default::default(),
+                }
+            },
+        )
 }
 
 fn forward() -> impl Strategy<Value = Forward> {
@@ -91,14 +98,29 @@ fn server(key: ServiceKey) -> impl Strategy<Value = Server> {
                 Some(p) => p + 8000,
                 None => 0,
             };
-            Server { key: ServerKey { addr, port }, forward, weight, upper, lower }
+            Server {
+                key: ServerKey { addr, port },
+                forward,
+                weight,
+                upper,
+                lower,
+            }
         })
 }
 
 fn daemon() -> impl Strategy<Value = Daemon> {
-    (any::<bool>(), prop_oneof![3 => Just("lo"), 1 => Just("nosuch0")], any::<u8>(), prop::option::of(Just(IpAddr::V4(Ipv4Addr::new(10, 1, 1, 1)))))
+    (
+        any::<bool>(),
+        prop_oneof![3 => Just("lo"), 1 => Just("nosuch0")],
+        any::<u8>(),
+        prop::option::of(Just(IpAddr::V4(Ipv4Addr::new(10, 1, 1, 1)))),
+    )
         .prop_map(|(master, interface, syncid, group)| Daemon {
-            state: if master { DaemonState::Master } else { DaemonState::Backup },
+            state: if master {
+                DaemonState::Master
+            } else {
+                DaemonState::Backup
+            },
             interface: interface.to_string(),
             syncid,
             maxlen: None,

@@ -20,6 +20,7 @@
 #   IPVSC_VM_TIMEOUT      seconds for the whole boot (default 600)
 #   IPVSC_VM_SCENARIO_TIMEOUT  seconds for one scenario inside the guest (default 300)
 #   IPVSC_VM_MEM          guest memory (default 512M)
+#   IPVSC_VM_DATA         a directory copied into the guest as $DATA/data/extra
 #
 # Exit status of run: 0 all scenarios passed, 1 a scenario failed, 2 the harness or the boot failed.
 set -euo pipefail
@@ -333,6 +334,11 @@ build_initramfs() {
     for f in "$REPO"/tests/convert/*.ipvsadm; do
         [ -e "$f" ] && cp "$f" "$root/scenarios/data/convert/"
     done
+    # Files the test generated for this boot (the differential test's operation streams).
+    if [ -n "${IPVSC_VM_DATA:-}" ]; then
+        mkdir -p "$root/scenarios/data/extra"
+        cp -a "$IPVSC_VM_DATA/." "$root/scenarios/data/extra/"
+    fi
     write_init "$root/init"
     write_netsetup "$root/bin/netsetup"
     echo "$SCENARIO_TIMEOUT" >"$root/etc/scenario-timeout"
