@@ -3,8 +3,10 @@
 mod check;
 mod convert;
 mod fmt;
+mod list;
 mod ops;
 mod save;
+mod zero;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -69,6 +71,12 @@ enum Command {
     Convert(convert::Args),
     /// Print the table a file describes: as .ipvs, as `ipvsadm -S -n` would, or as JSON.
     Save(save::Args),
+    /// Show the kernel's table, like `ipvsadm -L -n` (needs root).
+    List(list::Args),
+    /// Reset the kernel's counters, of one service or all, like `ipvsadm -Z` (needs root).
+    Zero(zero::Args),
+    /// Delete every virtual service from the kernel, like `ipvsadm -C` (needs root).
+    Clear,
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -114,6 +122,9 @@ pub fn main() -> i32 {
         Command::Convert(args) => convert::run(args, style),
         Command::Save(args) => save::run(args, style),
         Command::Ops(args) => ops::run(args),
+        Command::List(args) => list::run(args),
+        Command::Zero(args) => zero::run(args),
+        Command::Clear => apply_one(crate::kernel::Op::Flush),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ipvsc", &mut std::io::stdout());
             EXIT_OK
@@ -176,6 +187,19 @@ pub(crate) fn open_netlink() -> Result<NetlinkKernel, i32> {
 /// The real kernel as a [`Kernel`](crate::kernel::Kernel).
 pub(crate) fn open_kernel() -> Result<Box<dyn crate::kernel::Kernel>, i32> {
     Ok(Box::new(open_netlink()?))
+}
+
+/// Performs one operation on the real kernel (`zero`, `clear`).
+pub(crate) fn apply_one(op: crate::kernel::Op) -> i32 {
+    use crate::kernel::Kernel;
+    let mut kernel = match open_netlink() {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    match kernel.apply(&op) {
+        Ok(()) => EXIT_OK,
+        Err(e) => kernel_failure(&e),
+    }
 }
 
 /// Says what went wrong with the kernel and gives the exit status: EXIT_NO_KERNEL when IPVS

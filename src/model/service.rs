@@ -275,3 +275,77 @@ impl Service {
             && self.one_packet == other.one_packet
     }
 }
+
+/// Reads the language's spelling back: `tcp 10.0.0.1:80`, `udp [2001:db8::1]:53`,
+/// `fwmark 1`, `fwmark 1 ipv6` (what `ipvsc zero` takes).
+impl std::str::FromStr for ServiceKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ServiceKey, String> {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let usage = || {
+            format!("`{s}` is not a service: write it like `tcp 10.0.0.1:80`, `udp [2001:db8::1]:53` or `fwmark 1 [ipv6]`")
+        };
+        match words.as_slice() {
+            ["fwmark", mark, rest @ ..] => {
+                let mark: u32 = mark.parse().ok().filter(|m| *m > 0).ok_or_else(usage)?;
+                let family = match rest {
+                    [] | ["ipv4"] => Family::Ipv4,
+                    ["ipv6"] => Family::Ipv6,
+                    _ => return Err(usage()),
+                };
+                Ok(ServiceKey::Fwmark { family, mark })
+            }
+            [protocol, endpoint] => {
+                let protocol = Protocol::ALL
+                    .into_iter()
+                    .find(|p| p.name() == *protocol)
+                    .ok_or_else(usage)?;
+                let (addr, port) = match endpoint.strip_prefix('[') {
+                    Some(rest) => {
+                        let (a, p) = rest.split_once("]:").ok_or_else(usage)?;
+                        (a.parse::<std::net::Ipv6Addr>().map(IpAddr::V6), p)
+                    }
+                    None => {
+                        let (a, p) = endpoint.rsplit_once(':').ok_or_else(usage)?;
+                        (a.parse::<Ipv4Addr>().map(IpAddr::V4), p)
+                    }
+                };
+                Ok(ServiceKey::Inet {
+                    protocol,
+                    addr: addr.map_err(|_| usage())?,
+                    port: port.parse().map_err(|_| usage())?,
+                })
+            }
+            _ => Err(usage()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_keys_read_back_as_printed() {
+        for text in [
+            "tcp 10.0.0.1:80",
+            "udp [2001:db8::1]:53",
+            "sctp 10.0.0.2:0",
+            "fwmark 1",
+            "fwmark 7 ipv6",
+        ] {
+            let key: ServiceKey = text.parse().unwrap();
+            assert_eq!(key.to_string(), text);
+        }
+        for bad in [
+            "tcp 10.0.0.1",
+            "fwmark 0",
+            "icmp 10.0.0.1:1",
+            "tcp 2001:db8::1:80",
+            "",
+        ] {
+            assert!(bad.parse::<ServiceKey>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,257 @@
+use std::fmt::Write;
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+use super::EXIT_OK;
+use crate::kernel::netlink::ServiceStats;
+use crate::kernel::packet::{IpvsInfo, Stats};
+use crate::model::{language, Daemon, Forward, Service, Timeouts};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// A table for people.
+    Text,
+    /// Everything, as JSON, for tools.
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Counters: connections, packets and bytes in and out (`ipvsadm -L --stats`).
+    #[arg(long)]
+    stats: bool,
+    /// Rates: connections, packets and bytes per second (`ipvsadm -L --rate`).
+    #[arg(long)]
+    rate: bool,
+    /// Upper and lower connection thresholds (`ipvsadm -L --thresholds`).
+    #[arg(long)]
+    thresholds: bool,
+    /// Persistent connections of each server (`ipvsadm -L --persistent-conn`).
+    #[arg(long)]
+    persistent_conns: bool,
+    /// Everything above, plus timeouts and sync daemons.
+    #[arg(long, short)]
+    all: bool,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    version: String,
+    conn_tab_size: u32,
+    services: &'a [ServiceStats],
+    timeouts: Timeouts,
+    daemons: Vec<&'a Daemon>,
+}
+
+/// `ipvsc list`: what `ipvsadm -L -n` shows, with counters, rates, thresholds, timeouts and
+/// daemons on request.
+pub fn run(args: Args) -> i32 {
+    let mut kernel = match super::open_netlink() {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    let read = (|| {
+        Ok((
+            kernel.info()?,
+            kernel.stats()?,
+            kernel.timeouts()?,
+            kernel.daemons()?,
+        ))
+    })();
+    let (info, services, timeouts, daemons) = match read {
+        Ok(r) => r,
+        Err(e) => return super::kernel_failure(&e),
+    };
+    match args.format {
+        ListFormat::Json => {
+            let listing = Listing {
+                version: info.version_string(),
+                conn_tab_size: info.conn_tab_size,
+                services: &services,
+                timeouts,
+                daemons: daemons.values().collect(),
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&listing).expect("a listing serializes")
+            );
+        }
+        ListFormat::Text => {
+            let view = View {
+                stats: args.stats || args.all,
+                rate: args.rate || args.all,
+                thresholds: args.thresholds || args.all,
+                persistent: args.persistent_conns || args.all,
+            };
+            print!("{}", render(&info, &services, view));
+            if args.all {
+                print!("{}", render_extras(&timeouts, daemons.values()));
+            }
+        }
+    }
+    EXIT_OK
+}
+
+/// Which columns a listing shows besides the defaults.
+#[derive(Clone, Copy, Default)]
+pub struct View {
+    pub stats: bool,
+    pub rate: bool,
+    pub thresholds: bool,
+    pub persistent: bool,
+}
+
+fn service_title(s: &Service) -> String {
+    let mut t = s.key.to_string();
+    let _ = write!(t, "  {}", s.scheduler);
+    for name in s.flags.names(s.scheduler) {
+        let _ = write!(t, " {name}");
+    }
+    if let Some(p) = s.persistence {
+        let _ = write!(t, "  persistent {}", language::duration(p));
+        if !s.netmask.is_full() {
+            let _ = write!(t, " netmask {}", s.netmask);
+        }
+    }
+    if let Some(pe) = &s.pe {
+        let _ = write!(t, "  pe {pe}");
+    }
+    if s.one_packet {
+        t.push_str("  one-packet");
+    }
+    t
+}
+
+fn forward(f: Forward) -> String {
+    match f {
+        Forward::Dr => "dr".into(),
+        Forward::Nat => "nat".into(),
+        Forward::Tunnel(t) => format!("tunnel/{}", t.name()),
+    }
+}
+
+fn stats_cells(s: &Stats, view: View) -> Vec<String> {
+    let mut cells = Vec::new();
+    if view.stats {
+        cells.extend([s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes].map(|v| v.to_string()));
+    }
+    if view.rate {
+        cells.extend([s.cps, s.inpps, s.outpps, s.inbps, s.outbps].map(|v| v.to_string()));
+    }
+    cells
+}
+
+/// The listing as aligned text: a header, each service, its servers indented under it.
+pub fn render(info: &IpvsInfo, services: &[ServiceStats], view: View) -> String {
+    let mut header = vec![
+        "SERVICE / SERVER",
+        "FORWARD",
+        "WEIGHT",
+        "ACTIVE",
+        "INACTIVE",
+    ];
+    if view.persistent {
+        header.push("PERSIST");
+    }
+    if view.thresholds {
+        header.extend(["UPPER", "LOWER"]);
+    }
+    if view.stats {
+        header.extend(["CONNS", "INPKTS", "OUTPKTS", "INBYTES", "OUTBYTES"]);
+    }
+    if view.rate {
+        header.extend(["CPS", "INPPS", "OUTPPS", "INBPS", "OUTBPS"]);
+    }
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    // A service row leaves the server columns empty and puts its own counters under theirs.
+    let server_columns = header.len() - stats_cells(&Stats::default(), view).len() - 1;
+    let mut titles = Vec::new();
+    for s in services {
+        titles.push((rows.len(), service_title(&s.service)));
+        let mut row = vec![String::new(); server_columns + 1];
+        row.extend(stats_cells(&s.stats, view));
+        rows.push(row);
+        for (server, counters) in &s.servers {
+            let mut row = vec![
+                format!("  -> {}", server.key),
+                forward(server.forward),
+                server.weight.to_string(),
+                counters.active_conns.to_string(),
+                counters.inactive_conns.to_string(),
+            ];
+            if view.persistent {
+                row.push(counters.persistent_conns.to_string());
+            }
+            if view.thresholds {
+                row.extend([server.upper.to_string(), server.lower.to_string()]);
+            }
+            row.extend(stats_cells(&counters.stats, view));
+            rows.push(row);
+        }
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = format!(
+        "IP Virtual Server version {} (connection table size {})\n",
+        info.version_string(),
+        info.conn_tab_size
+    );
+    let mut title = titles.iter().peekable();
+    for (i, row) in rows.iter().enumerate() {
+        if let Some((_, t)) = title.next_if(|(at, _)| *at == i) {
+            out.push_str(t);
+            out.push('\n');
+            if row.iter().all(String::is_empty) {
+                continue;
+            }
+        }
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c == 0 {
+                let _ = write!(line, "{cell:<w$}", w = widths[0]);
+            } else {
+                let _ = write!(line, "  {cell:>w$}", w = widths[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Timeouts and sync daemons, for `list --all`.
+pub fn render_extras<'a>(timeouts: &Timeouts, daemons: impl Iterator<Item = &'a Daemon>) -> String {
+    let show = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
+    let mut out = format!(
+        "\nTimeouts (seconds): tcp {}  tcpfin {}  udp {}\n",
+        show(timeouts.tcp),
+        show(timeouts.tcpfin),
+        show(timeouts.udp)
+    );
+    for d in daemons {
+        let _ = write!(
+            out,
+            "Sync daemon {}: interface {} syncid {}",
+            d.state, d.interface, d.syncid
+        );
+        if let Some(v) = d.maxlen {
+            let _ = write!(out, " maxlen {v}");
+        }
+        if let Some(v) = d.group {
+            let _ = write!(out, " group {v}");
+        }
+        if let Some(v) = d.port {
+            let _ = write!(out, " port {v}");
+        }
+        if let Some(v) = d.ttl {
+            let _ = write!(out, " ttl {v}");
+        }
+        out.push('\n');
+    }
+    out
+}
