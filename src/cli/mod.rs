@@ -176,8 +176,10 @@ pub(crate) fn load_clean(path: &Path, format: InputFormat, style: Style) -> Resu
     Ok(compiled.table)
 }
 
-/// Exit status: IPVS cannot be used (no privilege, or no ip_vs in the kernel).
-pub const EXIT_NO_KERNEL: i32 = 3;
+/// Exit status: the kernel has no IPVS (the ip_vs module is not loaded and cannot be).
+pub const EXIT_NO_IPVS: i32 = 3;
+/// Exit status: not allowed to use IPVS (needs root or CAP_NET_ADMIN).
+pub const EXIT_NOT_PERMITTED: i32 = 4;
 
 /// The real kernel's IPVS, or the exit status after saying why it cannot be reached.
 pub(crate) fn open_netlink() -> Result<NetlinkKernel, i32> {
@@ -202,13 +204,16 @@ pub(crate) fn apply_one(op: crate::kernel::Op) -> i32 {
     }
 }
 
-/// Says what went wrong with the kernel and gives the exit status: EXIT_NO_KERNEL when IPVS
-/// cannot be used at all, EXIT_ERRORS for a refused operation.
+/// Says what went wrong with the kernel and gives the exit status: EXIT_NO_IPVS or
+/// EXIT_NOT_PERMITTED when IPVS cannot be used at all, EXIT_ERRORS for a refused operation.
 pub(crate) fn kernel_failure(e: &KernelError) -> i32 {
     match Unavailable::of(e) {
         Some(why) => {
             eprintln!("ipvsc: cannot use IPVS: {why}");
-            EXIT_NO_KERNEL
+            match why {
+                Unavailable::NotLoaded => EXIT_NO_IPVS,
+                Unavailable::NotPermitted => EXIT_NOT_PERMITTED,
+            }
         }
         None => {
             eprintln!("ipvsc: {e}");

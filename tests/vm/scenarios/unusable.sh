@@ -1,0 +1,26 @@
+#!/bin/sh
+# When IPVS cannot be used at all, ipvsc says why and exits with its own status: 4 without the
+# privilege, 3 without the ip_vs module. Runs last (scenarios run in name order): it unloads
+# ip_vs.
+set -u
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+grep -q '^nobody:' /etc/passwd 2>/dev/null || echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
+grep -q '^nogroup:' /etc/group 2>/dev/null || echo 'nogroup:x:65534:' >>/etc/group
+su -s /bin/sh nobody -c "$IPVSC list" 2>/tmp/err
+rc=$?
+[ $rc -eq 4 ] || fail "as nobody: exit $rc, want 4: $(cat /tmp/err)"
+grep -q "CAP_NET_ADMIN" /tmp/err || fail "as nobody: $(cat /tmp/err)"
+echo "ok: without privilege: $(cat /tmp/err)"
+
+# Stop the kernel from loading ip_vs again on demand, then unload it and its schedulers.
+echo /bin/false >/proc/sys/kernel/modprobe
+for m in $(awk '$1 ~ /^ip_vs_/ { print $1 }' /proc/modules); do rmmod "$m"; done
+rmmod ip_vs || fail "cannot unload ip_vs: $(cat /proc/modules)"
+"$IPVSC" save 2>/tmp/err
+rc=$?
+[ $rc -eq 3 ] || fail "without ip_vs: exit $rc, want 3: $(cat /tmp/err)"
+grep -q "modprobe ip_vs" /tmp/err || fail "without ip_vs: $(cat /tmp/err)"
+echo "ok: without ip_vs: $(cat /tmp/err)"
