@@ -11,5 +11,6 @@ pub mod diagnostic;
 pub mod kernel;
 pub mod legacy;
 pub mod model;
+pub mod plan;
 pub mod source;
 pub mod syntax;

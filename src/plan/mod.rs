@@ -1,0 +1,413 @@
+//! The diff of a desired table against the current one: an ordered list of kernel operations
+//! that the kernel accepts one after the other and that leaves exactly the desired table, with
+//! nothing done for what already matches.
+
+mod render;
+mod simulate;
+
+pub use render::{render, render_json, summary};
+pub use simulate::{inverse, simulate};
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::kernel::Op;
+use crate::model::*;
+use crate::source::{SourceMap, Span};
+
+/// Which part of the kernel's table the file owns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    /// The table becomes exactly the file: services it does not declare are removed, and so
+    /// are sync daemons it does not declare.
+    #[default]
+    All,
+    /// Only what the file declares is touched; other services and daemons stay as they are.
+    Declared,
+}
+
+/// What a change does to its object, as a reviewer reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// `+`
+    Add,
+    /// `~`
+    Change,
+    /// `-`
+    Remove,
+    /// `-/+`: cannot be changed in place.
+    Replace,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Add => "+",
+            Action::Change => "~",
+            Action::Remove => "-",
+            Action::Replace => "-/+",
+        }
+    }
+}
+
+/// One setting of a changed object: its name, the value now and the value wanted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Field {
+    pub name: &'static str,
+    pub old: String,
+    pub new: String,
+}
+
+/// One object's change and the operations that make it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub action: Action,
+    /// `service tcp 10.0.0.1:80`, `server 10.0.0.2:80 of service tcp 10.0.0.1:80`, ...
+    pub subject: String,
+    /// For a change: what differs. For an add: the settings it gets.
+    pub fields: Vec<Field>,
+    pub ops: Vec<Op>,
+    /// Where the desired object was declared (none for removals).
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+/// The ordered changes from one table to another.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Every operation in execution order, with the change it belongs to.
+    pub fn ops(&self) -> impl Iterator<Item = (&Op, &Change)> {
+        self.changes
+            .iter()
+            .flat_map(|c| c.ops.iter().map(move |op| (op, c)))
+    }
+
+    pub fn op_count(&self) -> usize {
+        self.changes.iter().map(|c| c.ops.len()).sum()
+    }
+
+    /// (to add, to change, to remove); a replacement counts as one add and one remove.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut counts = (0, 0, 0);
+        for c in &self.changes {
+            match c.action {
+                Action::Add => counts.0 += 1,
+                Action::Change => counts.1 += 1,
+                Action::Remove => counts.2 += 1,
+                Action::Replace => {
+                    counts.0 += 1;
+                    counts.2 += 1;
+                }
+            }
+        }
+        counts
+    }
+}
+
+fn service_fields(s: &Service) -> Vec<(&'static str, String)> {
+    let none = || "-".to_string();
+    let flags = s.flags.names(s.scheduler).join(",");
+    vec![
+        ("scheduler", s.scheduler.to_string()),
+        ("flags", if flags.is_empty() { none() } else { flags }),
+        (
+            "persistent",
+            s.persistence.map_or_else(none, language::duration),
+        ),
+        ("netmask", s.netmask.to_string()),
+        ("pe", s.pe.clone().unwrap_or_else(none)),
+        (
+            "one-packet",
+            if s.one_packet { "yes" } else { "no" }.to_string(),
+        ),
+    ]
+}
+
+fn forward_text(f: Forward) -> String {
+    match f {
+        Forward::Dr => "dr".into(),
+        Forward::Nat => "nat".into(),
+        Forward::Tunnel(Tunnel::Ipip) => "tunnel ipip".into(),
+        Forward::Tunnel(Tunnel::Gue { port, checksum }) => {
+            format!("tunnel gue port {port} {}", checksum.name())
+        }
+        Forward::Tunnel(Tunnel::Gre { checksum }) => format!("tunnel gre {}", checksum.name()),
+    }
+}
+
+fn server_fields(s: &Server) -> Vec<(&'static str, String)> {
+    vec![
+        ("forward", forward_text(s.forward)),
+        ("weight", s.weight.to_string()),
+        ("upper", s.upper.to_string()),
+        ("lower", s.lower.to_string()),
+    ]
+}
+
+fn daemon_fields(d: &Daemon) -> Vec<(&'static str, String)> {
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "default".to_string());
+    vec![
+        ("interface", d.interface.clone()),
+        ("syncid", d.syncid.to_string()),
+        ("maxlen", opt(d.maxlen.map(|v| v.to_string()))),
+        ("group", opt(d.group.map(|v| v.to_string()))),
+        ("port", opt(d.port.map(|v| v.to_string()))),
+        ("ttl", opt(d.ttl.map(|v| v.to_string()))),
+    ]
+}
+
+/// The fields whose values differ.
+fn diff_fields(old: &[(&'static str, String)], new: &[(&'static str, String)]) -> Vec<Field> {
+    old.iter()
+        .zip(new)
+        .filter(|(o, n)| o.1 != n.1)
+        .map(|(o, n)| Field {
+            name: o.0,
+            old: o.1.clone(),
+            new: n.1.clone(),
+        })
+        .collect()
+}
+
+/// The settings of something new: every field, shown as a change from nothing.
+fn new_fields(new: &[(&'static str, String)]) -> Vec<Field> {
+    new.iter()
+        .map(|(name, v)| Field {
+            name,
+            old: String::new(),
+            new: v.clone(),
+        })
+        .collect()
+}
+
+fn server_subject(service: &ServiceKey, server: &ServerKey) -> String {
+    format!("server {server} of service {service}")
+}
+
+/// Whether a running daemon is what the file asks: options the file leaves out are the kernel's
+/// to choose.
+fn daemon_matches(want: &Daemon, have: &Daemon) -> bool {
+    want.interface == have.interface
+        && want.syncid == have.syncid
+        && want.maxlen.is_none_or(|v| have.maxlen == Some(v))
+        && want.group.is_none_or(|v| have.group == Some(v))
+        && want.port.is_none_or(|v| have.port == Some(v))
+        && want.ttl.is_none_or(|v| have.ttl == Some(v))
+}
+
+/// The changes that turn `current` into `desired`, in an order the kernel accepts:
+/// settings, then daemons to stop, then removals, then changes and additions, then daemons to
+/// start. `map` says where each desired object was declared.
+pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> Plan {
+    let mut settings = Vec::new();
+    let mut stops = Vec::new();
+    let mut removals = Vec::new();
+    let mut updates = Vec::new();
+    let mut starts = Vec::new();
+
+    // Timeouts: only those the file sets, and only where they differ.
+    let want = desired.timeouts;
+    let have = current.timeouts;
+    let differ = |w: Option<u32>, h: Option<u32>| w.filter(|w| Some(*w) != h);
+    let set = Timeouts {
+        tcp: differ(want.tcp, have.tcp),
+        tcpfin: differ(want.tcpfin, have.tcpfin),
+        udp: differ(want.udp, have.udp),
+    };
+    if !set.is_empty() {
+        let show = |v: Option<u32>| v.map_or("-".to_string(), language::duration);
+        let fields = [
+            ("tcp", set.tcp, have.tcp),
+            ("tcpfin", set.tcpfin, have.tcpfin),
+            ("udp", set.udp, have.udp),
+        ]
+        .into_iter()
+        .filter(|(_, s, _)| s.is_some())
+        .map(|(name, s, h)| Field {
+            name,
+            old: show(h),
+            new: show(s),
+        })
+        .collect();
+        settings.push(Change {
+            action: Action::Change,
+            subject: "timeouts".into(),
+            fields,
+            ops: vec![Op::SetTimeouts(set)],
+            span: map.timeouts,
+        });
+    }
+
+    // Sysctls the file sets.
+    for (sysctl, value) in &desired.sysctls {
+        let old = current.sysctls.get(sysctl);
+        if old == Some(value) {
+            continue;
+        }
+        settings.push(Change {
+            action: Action::Change,
+            subject: format!("sysctl {sysctl}"),
+            fields: vec![Field {
+                name: "value",
+                old: old.map_or("-".to_string(), |v| v.display(*sysctl)),
+                new: value.display(*sysctl),
+            }],
+            ops: vec![Op::SetSysctl(*sysctl, *value)],
+            span: map.sysctls.get(sysctl).copied(),
+        });
+    }
+
+    // Sync daemons: they cannot be edited, only stopped and started again.
+    for (state, have) in &current.daemons {
+        match desired.daemons.get(state) {
+            Some(want) if daemon_matches(want, have) => {}
+            Some(want) => {
+                stops.push(Change {
+                    action: Action::Replace,
+                    subject: format!("sync daemon {state}"),
+                    fields: diff_fields(&daemon_fields(have), &daemon_fields(want)),
+                    ops: vec![Op::StopDaemon(*state)],
+                    span: map.daemons.get(state).copied(),
+                });
+                starts.push(Change {
+                    action: Action::Replace,
+                    subject: format!("sync daemon {state}"),
+                    fields: Vec::new(),
+                    ops: vec![Op::StartDaemon(want.clone())],
+                    span: map.daemons.get(state).copied(),
+                });
+            }
+            None if scope == Scope::All => stops.push(Change {
+                action: Action::Remove,
+                subject: format!("sync daemon {state}"),
+                fields: Vec::new(),
+                ops: vec![Op::StopDaemon(*state)],
+                span: None,
+            }),
+            None => {}
+        }
+    }
+    for (state, want) in &desired.daemons {
+        if !current.daemons.contains_key(state) {
+            starts.push(Change {
+                action: Action::Add,
+                subject: format!("sync daemon {state}"),
+                fields: new_fields(&daemon_fields(want)),
+                ops: vec![Op::StartDaemon(want.clone())],
+                span: map.daemons.get(state).copied(),
+            });
+        }
+    }
+
+    // Services no longer wanted go with their servers.
+    if scope == Scope::All {
+        for (key, service) in &current.services {
+            if !desired.services.contains_key(key) {
+                let n = service.servers.len();
+                removals.push(Change {
+                    action: Action::Remove,
+                    subject: format!("service {key}"),
+                    fields: if n == 0 {
+                        Vec::new()
+                    } else {
+                        vec![Field {
+                            name: "servers",
+                            old: n.to_string(),
+                            new: "0".into(),
+                        }]
+                    },
+                    ops: vec![Op::DeleteService(*key)],
+                    span: None,
+                });
+            }
+        }
+    }
+
+    for (key, want) in &desired.services {
+        let span = map.services.get(key).copied();
+        let Some(have) = current.services.get(key) else {
+            updates.push(Change {
+                action: Action::Add,
+                subject: format!("service {key}"),
+                fields: new_fields(&service_fields(want)),
+                ops: vec![Op::AddService(without_servers(want))],
+                span,
+            });
+            for s in want.servers.values() {
+                updates.push(Change {
+                    action: Action::Add,
+                    subject: server_subject(key, &s.key),
+                    fields: new_fields(&server_fields(s)),
+                    ops: vec![Op::AddServer(*key, *s)],
+                    span: map.server(key, &s.key),
+                });
+            }
+            continue;
+        };
+        if !want.same_settings(have) {
+            updates.push(Change {
+                action: Action::Change,
+                subject: format!("service {key}"),
+                fields: diff_fields(&service_fields(have), &service_fields(want)),
+                ops: vec![Op::EditService(without_servers(want))],
+                span,
+            });
+        }
+        for (skey, old) in &have.servers {
+            if !want.servers.contains_key(skey) {
+                removals.push(Change {
+                    action: Action::Remove,
+                    subject: server_subject(key, skey),
+                    fields: Vec::new(),
+                    ops: vec![Op::DeleteServer(*key, *skey)],
+                    span: None,
+                });
+            } else if want.servers[skey] != *old {
+                let new = &want.servers[skey];
+                updates.push(Change {
+                    action: Action::Change,
+                    subject: server_subject(key, skey),
+                    fields: diff_fields(&server_fields(old), &server_fields(new)),
+                    ops: vec![Op::EditServer(*key, *new)],
+                    span: map.server(key, skey),
+                });
+            }
+        }
+        for (skey, new) in &want.servers {
+            if !have.servers.contains_key(skey) {
+                updates.push(Change {
+                    action: Action::Add,
+                    subject: server_subject(key, skey),
+                    fields: new_fields(&server_fields(new)),
+                    ops: vec![Op::AddServer(*key, *new)],
+                    span: map.server(key, skey),
+                });
+            }
+        }
+    }
+
+    let mut changes = settings;
+    changes.extend(stops);
+    changes.extend(removals);
+    changes.extend(updates);
+    changes.extend(starts);
+    Plan { changes }
+}
+
+/// A service's settings without its servers: what ADD/SET_SERVICE carry.
+pub fn without_servers(s: &Service) -> Service {
+    Service {
+        servers: BTreeMap::new(),
+        ..s.clone()
+    }
+}
