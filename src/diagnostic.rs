@@ -58,6 +58,7 @@ codes! {
     NetmaskWithoutPersistence "netmask-without-persistence",
     PeWithoutPersistence "pe-without-persistence",
     TooManyErrors "too-many-errors",
+    Refused "refused",
 }
 
 impl fmt::Display for Code {

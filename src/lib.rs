@@ -4,6 +4,7 @@
 // its size costs nothing measurable, and boxing it everywhere would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod compiler;

@@ -142,3 +142,87 @@ fn completions_and_man_page() {
     let man = ipvsc(&["man"], "");
     assert!(text(&man.stdout).contains(".TH ipvsc"));
 }
+
+#[test]
+fn plan_from_a_dump_reads_like_a_review() {
+    let dir = std::env::temp_dir().join(format!("ipvsc-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dump = dir.join("now.ipvsadm");
+    std::fs::write(
+        &dump,
+        "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1\n-a -t 10.0.0.1:80 -r 10.0.0.3:80 -g -w 1\n\
+         -A -t 10.0.0.9:80 -s wlc\n",
+    )
+    .unwrap();
+    let file = "service tcp 10.0.0.1:80 {\n    scheduler wrr\n    server 10.0.0.2 weight 5\n    server 10.0.0.4\n}\n";
+    let out = ipvsc(&["plan", "--from", dump.to_str().unwrap(), "-"], file);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "  - service tcp 10.0.0.9:80\n\
+         \x20 - server 10.0.0.3:80 of service tcp 10.0.0.1:80\n\
+         \x20 ~ service tcp 10.0.0.1:80  (<stdin>:1)\n\
+         \x20     scheduler: rr → wrr\n\
+         \x20 ~ server 10.0.0.2:80 of service tcp 10.0.0.1:80  (<stdin>:3)\n\
+         \x20     weight: 1 → 5\n\
+         \x20 + server 10.0.0.4:80 of service tcp 10.0.0.1:80  (<stdin>:4)\n\
+         \x20     forward dr, weight 1, upper 0, lower 0\n\
+         \n\
+         Plan: 1 to add, 2 to change, 2 to remove (5 kernel operations).\n"
+    );
+    let detailed = ipvsc(
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--from",
+            dump.to_str().unwrap(),
+            "-",
+        ],
+        file,
+    );
+    assert_eq!(detailed.status.code(), Some(2));
+    let json = ipvsc(
+        &[
+            "plan",
+            "--format",
+            "json",
+            "--from",
+            dump.to_str().unwrap(),
+            "-",
+        ],
+        file,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["remove"], 2);
+    assert_eq!(v["changes"][2]["location"], "<stdin>:1");
+    // The same table again: nothing to do, and the detailed exit code says so.
+    let same = ipvsc(
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--from",
+            dump.to_str().unwrap(),
+            dump.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(same.status.code(), Some(0));
+    assert_eq!(
+        text(&same.stdout),
+        "No changes: the kernel's table already matches.\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn plan_from_empty_needs_no_root() {
+    let out = ipvsc(&["plan", "--from", "empty", "examples/dr-fwmark.ipvs"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("  + sync daemon master  (examples/dr-fwmark.ipvs:"));
+    assert!(
+        text(&out.stdout)
+            .ends_with("Plan: 8 to add, 0 to change, 0 to remove (8 kernel operations).\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -1,10 +1,13 @@
 //! The `ipvsc` command line: one file per subcommand.
 
+mod apply;
 mod check;
 mod convert;
 mod fmt;
 mod list;
 mod ops;
+mod plan;
+mod recover;
 mod save;
 mod zero;
 
@@ -71,6 +74,12 @@ enum Command {
     Convert(convert::Args),
     /// Print the table a file describes: as .ipvs, as `ipvsadm -S -n` would, or as JSON.
     Save(save::Args),
+    /// Show what `apply` would change, as `+`, `~`, `-` and `-/+` lines and a summary.
+    Plan(plan::Args),
+    /// Make the kernel's table what the file says, all or nothing (needs root).
+    Apply(apply::Args),
+    /// Put back the table an interrupted apply found, from its journal (needs root).
+    Recover,
     /// Show the kernel's table, like `ipvsadm -L -n` (needs root).
     List(list::Args),
     /// Reset the kernel's counters, of one service or all, like `ipvsadm -Z` (needs root).
@@ -123,6 +132,9 @@ pub fn main() -> i32 {
         Command::Save(args) => save::run(args, style),
         Command::Ops(args) => ops::run(args),
         Command::List(args) => list::run(args),
+        Command::Plan(args) => plan::run(args, style),
+        Command::Apply(args) => apply::run(args, style),
+        Command::Recover => recover::run(),
         Command::Zero(args) => zero::run(args),
         Command::Clear => apply_one(crate::kernel::Op::Flush),
         Command::Completions { shell } => {

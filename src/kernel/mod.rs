@@ -21,6 +21,12 @@ pub trait Kernel {
 
     /// One operation, as the kernel performs it: all or nothing.
     fn apply(&mut self, op: &Op) -> Result<(), KernelError>;
+
+    /// Several operations in order, each on its own (a refused one does not stop the rest);
+    /// one result per operation. The netlink kernel keeps many requests in flight.
+    fn apply_batch(&mut self, ops: &[Op]) -> Vec<Result<(), KernelError>> {
+        ops.iter().map(|op| self.apply(op)).collect()
+    }
 }
 
 /// Runs `ops` one by one and writes what happened: `ok` or the errno's name for each, then

@@ -1,0 +1,122 @@
+//! Where appliers meet: a lock so two never interleave, and a journal of the table found
+//! before the first change, so that a crash mid-apply can be rolled back by the next run.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Table;
+
+/// The directory of the lock and the journal: `$IPVSC_STATE_DIR`, or `/var/lib/ipvsc` (on
+/// disk, so that a journal outlives a power loss).
+#[derive(Clone, Debug)]
+pub struct StateDir {
+    path: PathBuf,
+}
+
+/// What an apply in progress wrote before its first change.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The process that wrote it.
+    pub pid: u32,
+    /// Seconds since the epoch when it began.
+    pub started: u64,
+    /// The file being applied, as named on the command line.
+    pub source: String,
+    /// The kernel's table before the first change: what `recover` restores.
+    pub before: Table,
+}
+
+/// The lock, held while this value lives (the kernel drops it if the process dies).
+pub struct Journal {
+    dir: StateDir,
+    _lock: File,
+}
+
+impl StateDir {
+    pub fn new() -> StateDir {
+        let path = std::env::var_os("IPVSC_STATE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/var/lib/ipvsc"));
+        StateDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.path.join("journal.json")
+    }
+
+    /// Takes the lock, waiting for another apply to finish.
+    pub fn lock(&self) -> std::io::Result<Journal> {
+        std::fs::create_dir_all(&self.path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.join("lock"))?;
+        // SAFETY: flock on a file descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Journal {
+            dir: self.clone(),
+            _lock: file,
+        })
+    }
+}
+
+impl Default for StateDir {
+    fn default() -> StateDir {
+        StateDir::new()
+    }
+}
+
+impl Journal {
+    /// The journal an interrupted apply left behind, if any.
+    pub fn pending(&self) -> std::io::Result<Option<JournalEntry>> {
+        match std::fs::read_to_string(self.dir.journal_path()) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records the table found, durably, before the first change.
+    pub fn begin(&self, source: &str, before: &Table) -> std::io::Result<()> {
+        let entry = JournalEntry {
+            pid: std::process::id(),
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            source: source.to_string(),
+            before: before.clone(),
+        };
+        let path = self.dir.journal_path();
+        let tmp = path.with_extension("json.tmp");
+        let mut file = File::create(&tmp)?;
+        file.write_all(
+            serde_json::to_string(&entry)
+                .expect("a journal serializes")
+                .as_bytes(),
+        )?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        File::open(self.dir.path())?.sync_all()
+    }
+
+    /// The transaction is over (done, or rolled back): forget it.
+    pub fn end(&self) -> std::io::Result<()> {
+        match std::fs::remove_file(self.dir.journal_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
