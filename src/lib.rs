@@ -11,6 +11,7 @@ pub mod compiler;
 pub mod diagnostic;
 pub mod kernel;
 pub mod legacy;
+pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod source;

@@ -40,7 +40,11 @@ fn diagnostics_match_golden_files() {
 /// in-memory kernel (which has the interfaces lo and eth0 only), from empty.
 fn apply_diagnostics(input: &std::path::Path) -> (String, Vec<Code>) {
     let (sources, compiled) = common::compile_path(input);
-    assert!(!compiled.has_errors(), "{}", common::render_all(&sources, &compiled));
+    assert!(
+        !compiled.has_errors(),
+        "{}",
+        common::render_all(&sources, &compiled)
+    );
     let mut kernel = MemoryKernel::new();
     let before = kernel.read().unwrap();
     let p = plan(&compiled.table, &compiled.map, &before, Scope::All);
@@ -49,8 +53,13 @@ fn apply_diagnostics(input: &std::path::Path) -> (String, Vec<Code>) {
     let Stopped::Refused { index, error } = failed.stopped else {
         panic!("not a refusal")
     };
-    let d = apply::refusal(apply::change_of(&p, index).unwrap(), &error).expect("a located refusal");
-    assert_eq!(kernel.read().unwrap(), before, "the rollback restored the table");
+    let d =
+        apply::refusal(apply::change_of(&p, index).unwrap(), &error).expect("a located refusal");
+    assert_eq!(
+        kernel.read().unwrap(),
+        before,
+        "the rollback restored the table"
+    );
     (diagnostic::render(&d, &sources, Style::PLAIN), vec![d.code])
 }
 

@@ -19,3 +19,5 @@ echo "== kernel test VM: packages and kernel (tests/vm.rs boots it)"
 bash tests/vm/vm.sh prepare
 echo "== cargo test"
 cargo test --all-targets --no-fail-fast
+echo "== editors: Vim, Neovim, Emacs and VS Code support, with their own tooling"
+bash editors/test.sh

@@ -5,6 +5,7 @@ mod check;
 mod convert;
 mod fmt;
 mod list;
+mod lsp;
 mod ops;
 mod plan;
 mod recover;
@@ -93,6 +94,8 @@ enum Command {
     },
     /// Print the manual page (troff), for `man -l -` or /usr/share/man/man1/ipvsc.1.
     Man,
+    /// Run the language server for editors, over standard input and output.
+    Lsp(lsp::Args),
     /// Run a JSON list of kernel operations and print each result (the differential test).
     #[command(hide = true)]
     Ops(ops::Args),
@@ -135,6 +138,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => plan::run(args, style),
         Command::Apply(args) => apply::run(args, style),
         Command::Recover => recover::run(),
+        Command::Lsp(args) => lsp::run(args),
         Command::Zero(args) => zero::run(args),
         Command::Clear => apply_one(crate::kernel::Op::Flush),
         Command::Completions { shell } => {
