@@ -11,6 +11,11 @@ use super::*;
 use crate::kernel::Op;
 use crate::model::*;
 
+/// Bytes captured from a real kernel (x86-64), parsed and emitted again.
+#[cfg(target_endian = "little")]
+#[path = "captured.rs"]
+mod captured;
+
 /// The genl payload (genl header + attributes) of `msg`, as it goes on the wire.
 fn genl_bytes(msg: &IpvsMessage) -> Vec<u8> {
     let genl = GenlMessage::from_payload(msg.clone());
