@@ -96,7 +96,8 @@ impl Plan {
         self.changes.iter().map(|c| c.ops.len()).sum()
     }
 
-    /// (to add, to change, to remove); a replacement counts as one add and one remove.
+    /// (to add, to change, to remove); a replacement counts as one add and one remove. A
+    /// replaced sync daemon is two changes, its stop and, later, its start: it counts once.
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut counts = (0, 0, 0);
         for c in &self.changes {
@@ -104,6 +105,7 @@ impl Plan {
                 Action::Add => counts.0 += 1,
                 Action::Change => counts.1 += 1,
                 Action::Remove => counts.2 += 1,
+                Action::Replace if matches!(c.ops.as_slice(), [Op::StartDaemon(_)]) => {}
                 Action::Replace => {
                     counts.0 += 1;
                     counts.2 += 1;
@@ -194,15 +196,70 @@ fn server_subject(service: &ServiceKey, server: &ServerKey) -> String {
     format!("server {server} of service {service}")
 }
 
+/// The changes that add `want`, a service the kernel does not have, and its servers. A table
+/// loaded into an empty kernel is mostly this: the service's name is written once, and each
+/// server's settings straight into its fields.
+fn add_service(want: &Service, map: &SourceMap, span: Option<Span>, out: &mut Vec<Change>) {
+    use std::fmt::Write;
+    let key = want.key;
+    out.reserve(want.servers.len() + 1);
+    out.push(Change {
+        action: Action::Add,
+        subject: format!("service {key}"),
+        fields: new_fields(&service_fields(want)),
+        ops: vec![Op::AddService(without_servers(want))],
+        span,
+    });
+    let service = key.to_string();
+    for s in want.servers.values() {
+        let mut subject = String::with_capacity(service.len() + 40);
+        let _ = write!(subject, "server {} of service {service}", s.key);
+        let field = |name, new| Field {
+            name,
+            old: String::new(),
+            new,
+        };
+        out.push(Change {
+            action: Action::Add,
+            subject,
+            fields: vec![
+                field("forward", forward_text(s.forward)),
+                field("weight", s.weight.to_string()),
+                field("upper", s.upper.to_string()),
+                field("lower", s.lower.to_string()),
+            ],
+            ops: vec![Op::AddServer(key, *s)],
+            span: map.server(&key, &s.key),
+        });
+    }
+}
+
 /// Whether a running daemon is what the file asks: options the file leaves out are the kernel's
-/// to choose.
+/// to choose, and a maxlen the kernel clamped counts as the one asked for.
 fn daemon_matches(want: &Daemon, have: &Daemon) -> bool {
     want.interface == have.interface
         && want.syncid == have.syncid
-        && want.maxlen.is_none_or(|v| have.maxlen == Some(v))
+        && want
+            .maxlen
+            .is_none_or(|v| have.maxlen == Some(v) || have.maxlen == Some(kernel_maxlen(want, v)))
         && want.group.is_none_or(|v| have.group == Some(v))
         && want.port.is_none_or(|v| have.port == Some(v))
         && want.ttl.is_none_or(|v| have.ttl == Some(v))
+}
+
+/// The message length the kernel keeps when a daemon asks for `maxlen`: ip_vs_sync.c clamps it
+/// to at least 1024 for a backup (1 for a master) and at most what one UDP datagram of the
+/// group's family holds. Asked for less, a backup runs with 1024.
+pub fn kernel_maxlen(daemon: &Daemon, maxlen: u16) -> u16 {
+    let headers = match daemon.group {
+        Some(std::net::IpAddr::V6(_)) => 40 + 8,
+        _ => 20 + 8,
+    };
+    let min = match daemon.state {
+        DaemonState::Backup => 1024,
+        DaemonState::Master => 1,
+    };
+    maxlen.clamp(min, 65535 - headers)
 }
 
 /// The changes that turn `current` into `desired`, in an order the kernel accepts:
@@ -336,22 +393,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
     for (key, want) in &desired.services {
         let span = map.services.get(key).copied();
         let Some(have) = current.services.get(key) else {
-            updates.push(Change {
-                action: Action::Add,
-                subject: format!("service {key}"),
-                fields: new_fields(&service_fields(want)),
-                ops: vec![Op::AddService(without_servers(want))],
-                span,
-            });
-            for s in want.servers.values() {
-                updates.push(Change {
-                    action: Action::Add,
-                    subject: server_subject(key, &s.key),
-                    fields: new_fields(&server_fields(s)),
-                    ops: vec![Op::AddServer(*key, *s)],
-                    span: map.server(key, &s.key),
-                });
-            }
+            add_service(want, map, span, &mut updates);
             continue;
         };
         if !want.same_settings(have) {
@@ -396,7 +438,10 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
         }
     }
 
-    let mut changes = settings;
+    let mut changes = Vec::with_capacity(
+        settings.len() + stops.len() + removals.len() + updates.len() + starts.len(),
+    );
+    changes.extend(settings);
     changes.extend(stops);
     changes.extend(removals);
     changes.extend(updates);
@@ -409,5 +454,61 @@ pub fn without_servers(s: &Service) -> Service {
     Service {
         servers: BTreeMap::new(),
         ..s.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(text: &str) -> Table {
+        let mut sources = crate::source::Sources::new();
+        let id = sources.add(crate::source::SourceFile::new("t.ipvs", None, text.into()));
+        let c = crate::compiler::compile(&mut sources, id, Default::default());
+        assert!(!c.has_errors());
+        c.table
+    }
+
+    /// The kernel's table after it started the file's daemons with this maxlen.
+    fn running(desired: &Table, state: DaemonState, maxlen: u16) -> Table {
+        let mut current = desired.clone();
+        let d = current.daemons.get_mut(&state).unwrap();
+        d.maxlen = Some(maxlen);
+        d.group = d.group.or(Some("224.0.0.81".parse().unwrap()));
+        d.port = Some(8848);
+        d.ttl = Some(1);
+        current
+    }
+
+    #[test]
+    fn a_replaced_daemon_counts_once() {
+        let desired = compile("sync backup { interface lo; syncid 2 }\n");
+        let current = running(
+            &compile("sync backup { interface lo; syncid 1 }\n"),
+            DaemonState::Backup,
+            1472,
+        );
+        let p = plan(&desired, &SourceMap::default(), &current, Scope::All);
+        assert_eq!(p.op_count(), 2);
+        assert_eq!(p.counts(), (1, 0, 1));
+    }
+
+    #[test]
+    fn a_maxlen_the_kernel_clamps_matches_what_it_runs_with() {
+        // The 6.1 kernel runs a backup asked for maxlen 100 with 1024 (VM test apply_converge).
+        let desired = compile("sync backup { interface lo; maxlen 100 }\n");
+        let map = SourceMap::default();
+        let clamped = running(&desired, DaemonState::Backup, 1024);
+        assert!(plan(&desired, &map, &clamped, Scope::All).is_empty());
+        let other = running(&desired, DaemonState::Backup, 2000);
+        let p = plan(&desired, &map, &other, Scope::All);
+        assert_eq!(p.op_count(), 2, "{p:#?}");
+
+        let desired = compile("sync master { interface lo; maxlen 65507; group ff02::81 }\n");
+        let clamped = running(&desired, DaemonState::Master, 65487);
+        assert!(plan(&desired, &map, &clamped, Scope::All).is_empty());
+        let desired = compile("sync master { interface lo; maxlen 100 }\n");
+        let exact = running(&desired, DaemonState::Master, 100);
+        assert!(plan(&desired, &map, &exact, Scope::All).is_empty());
     }
 }
