@@ -52,6 +52,7 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::EAFNOSUPPORT => "EAFNOSUPPORT",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::ENODEV => "ENODEV",
+        libc::EIO => "EIO",
         libc::EACCES => "EACCES",
         libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
         _ => "E?",
