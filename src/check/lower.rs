@@ -16,11 +16,6 @@ use crate::source::{FileId, Sources, Span, Spanned};
 use crate::syntax::ast::*;
 use crate::syntax::{self, IpvsParser, Rule};
 
-/// Parsed items handed from the parsing thread to lowering at a time.
-const BATCH: usize = 256;
-/// How many batches may wait for lowering.
-const PIPELINE_BATCHES: usize = 4;
-
 struct Define {
     text: String,
     name: Span,
@@ -78,30 +73,11 @@ impl Lowerer<'_> {
             let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
             self.stack.push((canonical, source.name.clone()));
         }
-        // Parsing runs on a second thread, ahead of lowering: the two halves of the work
-        // overlap. Items travel in batches (a hand-over per item costs more in thread wake-ups
-        // than it saves), and the channel's bound keeps memory to a few batches.
+        // Items are lowered as they are parsed, so memory stays proportional to one item.
         let text = self.sources.get(file).text.clone();
-        std::thread::scope(|scope| {
-            let (batches, parsed) = std::sync::mpsc::sync_channel(PIPELINE_BATCHES);
-            scope.spawn(move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                syntax::parse_each(&text, file, |result| {
-                    batch.push(result);
-                    if batch.len() == BATCH {
-                        // A closed channel means lowering stopped; the rest is not needed.
-                        let _ =
-                            batches.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-                    }
-                });
-                let _ = batches.send(batch);
-            });
-            for result in parsed.into_iter().flatten() {
-                match result {
-                    Ok(item) => self.item(file, &item),
-                    Err(d) => self.report(d),
-                }
-            }
+        syntax::parse_each(&text, file, |result| match result {
+            Ok(item) => self.item(file, &item),
+            Err(d) => self.report(d),
         });
         if self.sources.get(file).path.is_some() {
             self.stack.pop();

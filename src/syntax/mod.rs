@@ -2,6 +2,7 @@
 //! reports every syntax error of a file, up to a cap.
 
 pub mod ast;
+mod fast;
 pub mod format;
 mod parser;
 
@@ -37,10 +38,17 @@ pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
 
 /// Parses a file one top-level item at a time, handing each item, or each syntax error, to
 /// `each` in file order. Memory stays proportional to one item, whatever the file's size.
+/// Service blocks of the usual shape are read by a hand-written reader that builds the tree the
+/// grammar would (see `fast.rs`); pest parses the rest.
 pub fn parse_each(text: &str, file: FileId, mut each: impl FnMut(Result<ast::Item, Diagnostic>)) {
     let mut offset = 0;
     let mut errors = 0;
     while offset <= text.len() {
+        if let Some((item, end)) = fast::chunk(text, offset, file) {
+            each(Ok(item));
+            offset = end;
+            continue;
+        }
         match IpvsParser::parse(Rule::chunk, &text[offset..]) {
             Ok(mut pairs) => {
                 let chunk = pairs.next().expect("a chunk");
@@ -226,6 +234,28 @@ pub fn comments(text: &str) -> Vec<std::ops::Range<usize>> {
         i += 1;
     }
     out
+}
+
+/// A chunk's item and the offset after it; `None` on a syntax error or at the end.
+#[doc(hidden)]
+pub type ChunkRead = Option<(ast::Item, usize)>;
+
+/// Parses the chunk at `offset` with pest alone and with the fast reader, for tests that compare
+/// the two: pest's item (or `None` on a syntax error or at the end) and end offset, and the fast
+/// reader's result.
+#[doc(hidden)]
+pub fn compare_chunk(text: &str, offset: usize) -> (ChunkRead, ChunkRead) {
+    let file = FileId(0);
+    let pest = IpvsParser::parse(Rule::chunk, &text[offset..])
+        .ok()
+        .and_then(|mut pairs| {
+            let chunk = pairs.next().expect("a chunk");
+            let end = offset + chunk.as_span().end();
+            let builder = parser::Builder { file, offset };
+            let item = chunk.into_inner().find(|p| p.as_rule() != Rule::EOI)?;
+            Some((builder.item(item), end))
+        });
+    (pest, fast::chunk(text, offset, file))
 }
 
 #[cfg(test)]
