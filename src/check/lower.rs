@@ -329,6 +329,20 @@ impl Lowerer<'_> {
                 continue;
             }
             if let Some(value) = self.sysctl_value(sysctl, setting) {
+                if let Some(why) = sysctl.refusal(&value) {
+                    let span = setting.args.first().map_or(setting.span, |a| {
+                        a.span.to(setting.args.last().expect("not empty").span)
+                    });
+                    let d = Diagnostic::error(
+                        Code::OutOfRange,
+                        span,
+                        format!("the kernel refuses `{sysctl} {}`", value.display(sysctl)),
+                    )
+                    .label("refused by the kernel")
+                    .help(why.to_string());
+                    self.report(d);
+                    continue;
+                }
                 self.builder.set_sysctl(sysctl, value, setting.span);
             }
         }

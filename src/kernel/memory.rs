@@ -243,6 +243,9 @@ fn unicast(addr: &IpAddr) -> bool {
 }
 
 fn valid_sysctl(sysctl: Sysctl, value: &SysctlValue) -> bool {
+    if sysctl.refusal(value).is_some() {
+        return false;
+    }
     match (sysctl.kind(), value) {
         (SysctlKind::Defense, SysctlValue::Defense(_)) => true,
         (SysctlKind::Switch, SysctlValue::Int(v)) => *v == 0 || *v == 1,
@@ -356,6 +359,31 @@ mod tests {
         assert_eq!(
             errno(&mut k, Op::AddServer(key(80), tunneled)),
             libc::EINVAL
+        );
+    }
+
+    #[test]
+    fn refuses_the_sync_sysctls_the_kernel_refuses() {
+        let mut k = MemoryKernel::new();
+        let set = |s, v| Op::SetSysctl(s, v);
+        let pair = |a, b| SysctlValue::Pair(a, b);
+        assert_eq!(
+            errno(&mut k, set(Sysctl::SyncThreshold, pair(50, 3))),
+            libc::EINVAL
+        );
+        assert_eq!(
+            errno(&mut k, set(Sysctl::SyncThreshold, pair(3, 3))),
+            libc::EINVAL
+        );
+        assert_eq!(errno(&mut k, set(Sysctl::SyncThreshold, pair(3, 0))), 0);
+        assert_eq!(errno(&mut k, set(Sysctl::SyncThreshold, pair(3, 50))), 0);
+        assert_eq!(
+            errno(&mut k, set(Sysctl::SyncPorts, SysctlValue::Int(3))),
+            libc::EINVAL
+        );
+        assert_eq!(
+            errno(&mut k, set(Sysctl::SyncPorts, SysctlValue::Int(4))),
+            0
         );
     }
 

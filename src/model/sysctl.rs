@@ -139,6 +139,22 @@ impl FromStr for Sysctl {
     }
 }
 
+impl Sysctl {
+    /// Why the kernel refuses `value` (EINVAL) although it is in range for the setting's kind:
+    /// the checks of `proc_do_sync_threshold` and `proc_do_sync_ports`.
+    pub fn refusal(self, value: &SysctlValue) -> Option<&'static str> {
+        match (self, value) {
+            (Sysctl::SyncThreshold, SysctlValue::Pair(a, b)) if *b != 0 && a >= b => {
+                Some("the first value (packets before the first sync) must be below the second (the period), or the period 0")
+            }
+            (Sysctl::SyncPorts, SysctlValue::Int(n)) if !(*n > 0 && (*n as u64).is_power_of_two()) => {
+                Some("the number of sync ports must be a power of two")
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The value of a sysctl.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]

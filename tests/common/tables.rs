@@ -223,7 +223,14 @@ pub fn with_sysctls() -> impl Strategy<Value = Table> {
                     SysctlKind::Int { min, max } => SysctlValue::Int((a + b).clamp(min, max)),
                     SysctlKind::Pair => SysctlValue::Pair(a, b),
                 };
-                t.sysctls.insert(s, v);
+                let v = match s {
+                    Sysctl::SyncPorts => SysctlValue::Int(1 << a),
+                    _ => v,
+                };
+                // Only what the kernel takes: a table is what a kernel can hold.
+                if s.refusal(&v).is_none() {
+                    t.sysctls.insert(s, v);
+                }
             }
             t
         })
