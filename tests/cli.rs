@@ -226,3 +226,25 @@ fn plan_from_empty_needs_no_root() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn plan_shows_a_replaced_sync_daemon_once() {
+    let dir = std::env::temp_dir().join(format!("ipvsc-cli-daemon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let before = dir.join("before.ipvs");
+    std::fs::write(&before, "sync master { interface eth0; syncid 1 }\n").unwrap();
+    let out = ipvsc(
+        &["plan", "--from", before.to_str().unwrap(), "-"],
+        "sync master { interface eth0; syncid 2; maxlen 1400 }\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "-/+ sync daemon master  (<stdin>:1)\n\
+         \x20     syncid: 1 → 2\n\
+         \x20     maxlen: default → 1400\n\
+         \n\
+         Plan: 1 to add, 0 to change, 1 to remove (2 kernel operations).\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -32,6 +32,13 @@ pub fn summary(plan: &Plan) -> String {
 pub fn render(plan: &Plan, sources: &Sources) -> String {
     let mut out = String::new();
     for change in &plan.changes {
+        // A replaced sync daemon is stopped early and started last; the reader sees it once,
+        // at its stop, with what changes.
+        if change.action == Action::Replace
+            && matches!(change.ops.as_slice(), [crate::kernel::Op::StartDaemon(_)])
+        {
+            continue;
+        }
         let head = format!("{:>3} {}", change.action.symbol(), change.subject);
         match location(change, sources) {
             Some(at) => {
