@@ -117,17 +117,28 @@ pub type DumpOrder = Vec<(Service, Vec<Server>)>;
 /// The IPVS family id, resolved by the first [`NetlinkKernel::open`] of the process.
 static IPVS_FAMILY: OnceLock<u16> = OnceLock::new();
 
-/// Receive buffer asked of the kernel (capped by `net.core.rmem_max`): room for the replies of
-/// a whole batch window.
+/// Receive buffer asked of the kernel: room for the ACKs of a whole batch window. Granted in
+/// full with CAP_NET_ADMIN (which IPVS needs anyway), else capped by `net.core.rmem_max`.
 const SOCKET_RCVBUF: libc::c_int = 1 << 20;
 /// The initial capacity of the buffer datagrams are read into (it grows for a bigger one). Each
 /// datagram is read with its own length, not the buffer's: see `recv_datagram`.
 const RECV_BUF: usize = 64 * 1024;
-/// Requests written by one `send()` at most, and so replies queued at once: acks of ~1 KiB of
-/// socket memory each must fit the receive buffer, or the kernel drops them (ENOBUFS).
-const MAX_IN_FLIGHT: usize = 64;
-/// Bytes written by one `send()` at most; the kernel refuses a datagram above its send buffer.
-const SEND_CHUNK: usize = 32 * 1024;
+/// Socket memory counted for each ACK queued on the receive buffer: about 768 bytes on 6.1
+/// (a 512-byte head plus the `sk_buff`), doubled for margin. A batch's ACKs must all fit the
+/// receive buffer, or the kernel drops them (ENOBUFS) and the outcome of a write is unknown.
+const ACK_MEMORY: usize = 2048;
+/// The fewest and the most requests written by one `send()`; between them, as many as the
+/// socket's receive buffer has room for the ACKs of.
+const WINDOW: std::ops::RangeInclusive<usize> = 16..=512;
+/// Bytes written by one `send()` at most; the kernel refuses a datagram above its send buffer
+/// (`wmem_default`, 208 KiB, unless lowered).
+const SEND_CHUNK: usize = 64 * 1024;
+/// ACKs are read many at a time (`recvmmsg`), each into a slot of this size: an ACK is 36 bytes,
+/// an error with its extended-ack text a few hundred. A longer datagram is only ever a leftover
+/// of an abandoned dump, and is skipped.
+const ACK_SLOT: usize = 2048;
+/// Slots per `recvmmsg`.
+const ACK_SLOTS: usize = 64;
 /// How often a dump is read again when the kernel marks it interrupted.
 const DUMP_ATTEMPTS: usize = 4;
 /// `NLMSGERR_ATTR_MSG`: the extended ack's text.
@@ -138,6 +149,89 @@ trait Transport {
     fn send(&mut self, datagram: &[u8]) -> io::Result<()>;
     /// Reads one whole datagram into `buf`, replacing its contents.
     fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()>;
+    /// Reads at least one datagram, and then whatever else is queued, up to the slots of `acks`.
+    /// For small replies: ACKs.
+    fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
+        let mut one = Vec::new();
+        self.recv(&mut one)?;
+        acks.clear();
+        acks.push(&one);
+        Ok(())
+    }
+}
+
+/// Datagrams read by one [`Transport::recv_acks`], each in its own slot.
+struct Acks {
+    bytes: Vec<u8>,
+    /// Per slot read: the bytes in it, and whether the datagram was longer than the slot.
+    got: Vec<(usize, bool)>,
+}
+
+impl Acks {
+    fn new() -> Acks {
+        Acks {
+            bytes: vec![0; ACK_SLOT * ACK_SLOTS],
+            got: Vec::with_capacity(ACK_SLOTS),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.got.clear();
+    }
+
+    /// Copies a datagram read elsewhere into the next slot.
+    fn push(&mut self, datagram: &[u8]) {
+        let start = self.got.len() * ACK_SLOT;
+        let n = datagram.len().min(ACK_SLOT);
+        self.bytes[start..start + n].copy_from_slice(&datagram[..n]);
+        self.got.push((n, datagram.len() > ACK_SLOT));
+    }
+
+    /// Each datagram read, and whether it was cut short.
+    fn iter(&self) -> impl Iterator<Item = (&[u8], bool)> + '_ {
+        self.got.iter().enumerate().map(|(i, &(n, truncated))| {
+            let start = i * ACK_SLOT;
+            (&self.bytes[start..start + n], truncated)
+        })
+    }
+
+    /// `recvmmsg` into every slot: waits for one datagram, then takes what else is queued.
+    fn receive(&mut self, fd: RawFd) -> io::Result<()> {
+        self.got.clear();
+        // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths).
+        let mut iovs: [libc::iovec; ACK_SLOTS] = unsafe { std::mem::zeroed() };
+        let mut msgs: [libc::mmsghdr; ACK_SLOTS] = unsafe { std::mem::zeroed() };
+        for (i, (iov, msg)) in iovs.iter_mut().zip(msgs.iter_mut()).enumerate() {
+            iov.iov_base = self.bytes[i * ACK_SLOT..].as_mut_ptr().cast();
+            iov.iov_len = ACK_SLOT;
+            msg.msg_hdr.msg_iov = iov;
+            msg.msg_hdr.msg_iovlen = 1;
+        }
+        loop {
+            // SAFETY: each message points at its own iovec, which points at ACK_SLOT bytes of
+            // `self.bytes`; both outlive the call.
+            let n = unsafe {
+                libc::recvmmsg(
+                    fd,
+                    msgs.as_mut_ptr(),
+                    ACK_SLOTS as libc::c_uint,
+                    libc::MSG_WAITFORONE,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n >= 0 {
+                for msg in &msgs[..n as usize] {
+                    let truncated = msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+                    self.got.push((msg.msg_len as usize, truncated));
+                }
+                return Ok(());
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
 }
 
 struct SocketTransport(Socket);
@@ -155,6 +249,10 @@ impl Transport for SocketTransport {
 
     fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         recv_datagram(self.0.as_raw_fd(), buf)
+    }
+
+    fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
+        acks.receive(self.0.as_raw_fd())
     }
 }
 
@@ -194,6 +292,15 @@ impl Transport for CaptureTransport {
         self.inner.recv(buf)?;
         self.write("recv", buf)
     }
+
+    fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
+        self.inner.recv_acks(acks)?;
+        let datagrams: Vec<Vec<u8>> = acks.iter().map(|(d, _)| d.to_vec()).collect();
+        for d in datagrams {
+            self.write("recv", &d)?;
+        }
+        Ok(())
+    }
 }
 
 /// The directory [`CAPTURE_ENV`] names, if it is set and not empty; an error if it is not a
@@ -222,6 +329,43 @@ fn capture_dir(value: Option<std::ffi::OsString>) -> Result<Option<PathBuf>, Ker
 /// stay at one page per datagram (`NLMSG_GOODSIZE`), which holds a service's GET_DEST reply of
 /// about ten servers. On the 6.1 test kernel that made reading 2,000 services of 10 servers take
 /// 0.22 s of kernel time instead of 0.42 s (BENCHMARKS.md).
+/// Asks for a receive buffer of [`SOCKET_RCVBUF`] and returns how many requests' ACKs the buffer
+/// the kernel granted holds, within [`WINDOW`].
+fn size_receive_buffer(fd: RawFd) -> usize {
+    let int = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let set = |option| {
+        // SAFETY: the option value is a c_int that lives across the call.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                (&SOCKET_RCVBUF as *const libc::c_int).cast(),
+                int,
+            )
+        };
+        r == 0
+    };
+    // Best effort: without the privilege, or the options, the defaults work.
+    if !set(libc::SO_RCVBUFFORCE) {
+        set(libc::SO_RCVBUF);
+    }
+    let mut granted: libc::c_int = 0;
+    let mut len = int;
+    // SAFETY: `granted` and `len` are valid for writes of their sizes.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&mut granted as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    let bytes = if r == 0 { granted.max(0) as usize } else { 0 };
+    (bytes / ACK_MEMORY).clamp(*WINDOW.start(), *WINDOW.end())
+}
+
 fn recv_datagram(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<()> {
     let recv = |buf: &mut Vec<u8>, len: usize, flags: libc::c_int| -> io::Result<usize> {
         buf.clear();
@@ -485,6 +629,21 @@ fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
+/// The unanswered request with sequence number `seq`. A batch's numbers are consecutive, so the
+/// first guess is by difference.
+fn pending_for(pending: &mut [Pending], seq: u32) -> Option<&mut Pending> {
+    let guess = pending
+        .first()
+        .map(|first| seq.wrapping_sub(first.seq) as usize)
+        .filter(|&i| i < pending.len() && pending[i].seq == seq);
+    match guess {
+        Some(i) => Some(&mut pending[i]).filter(|p| p.done.is_none()),
+        None => pending
+            .iter_mut()
+            .find(|p| p.seq == seq && p.done.is_none()),
+    }
+}
+
 /// Walks the netlink messages of one datagram by their aligned lengths and hands each to the
 /// pending request with its sequence number; messages of no pending request (leftovers of an
 /// abandoned request) are skipped.
@@ -494,10 +653,7 @@ fn absorb(datagram: &[u8], pending: &mut [Pending]) -> Result<(), String> {
         let buf = NetlinkBuffer::new_checked(&datagram[offset..]).map_err(|e| e.to_string())?;
         let len = buf.length() as usize;
         let seq = buf.sequence_number();
-        if let Some(p) = pending
-            .iter_mut()
-            .find(|p| p.seq == seq && p.done.is_none())
-        {
+        if let Some(p) = pending_for(pending, seq) {
             p.take(
                 buf.message_type(),
                 buf.flags(),
@@ -515,6 +671,12 @@ pub struct NetlinkKernel {
     family: u16,
     seq: u32,
     rx: Vec<u8>,
+    /// Where ACKs are read, many at a time.
+    acks: Acks,
+    /// The requests written together, reused from batch to batch.
+    tx: Vec<u8>,
+    /// Requests in flight at most: what the receive buffer holds the ACKs of.
+    window: usize,
     sysctl_dir: PathBuf,
 }
 
@@ -543,7 +705,7 @@ impl NetlinkKernel {
         // Best effort: old kernels lack the options, and the defaults work.
         let _ = socket.set_ext_ack(true);
         let _ = socket.set_cap_ack(true);
-        let _ = socket.set_rx_buf_sz(SOCKET_RCVBUF);
+        let window = size_receive_buffer(socket.as_raw_fd());
         let mut transport: Box<dyn Transport> = Box::new(SocketTransport(socket));
         if let Some(dir) = capture_dir(std::env::var_os(CAPTURE_ENV))? {
             transport = Box::new(CaptureTransport {
@@ -557,6 +719,9 @@ impl NetlinkKernel {
             family: 0,
             seq: 0,
             rx: Vec::with_capacity(RECV_BUF),
+            acks: Acks::new(),
+            tx: Vec::new(),
+            window,
             sysctl_dir: PathBuf::from(SYSCTL_DIR),
         };
         kernel.family = match IPVS_FAMILY.get() {
@@ -634,6 +799,28 @@ impl NetlinkKernel {
         while pending.iter().any(|p| p.done.is_none()) {
             self.transport.recv(&mut self.rx).map_err(Failure::io)?;
             absorb(&self.rx, pending).map_err(Failure::Decode)?;
+        }
+        Ok(())
+    }
+
+    /// [`NetlinkKernel::wait`] for requests answered by an ACK alone, many read at a time.
+    fn wait_acks(&mut self, pending: &mut [Pending]) -> Result<(), Failure> {
+        while pending.iter().any(|p| p.done.is_none()) {
+            self.transport
+                .recv_acks(&mut self.acks)
+                .map_err(Failure::io)?;
+            for (datagram, truncated) in self.acks.iter() {
+                if !truncated {
+                    absorb(datagram, pending).map_err(Failure::Decode)?;
+                    continue;
+                }
+                // Too long for an ACK: a leftover of an abandoned dump, unless it answers one
+                // of these requests.
+                let seq = datagram.get(8..12).and_then(|b| b.try_into().ok());
+                if seq.is_some_and(|b| pending_for(pending, u32::from_ne_bytes(b)).is_some()) {
+                    return Err(Failure::decode("a reply too long for an acknowledgement"));
+                }
+            }
         }
         Ok(())
     }
@@ -797,9 +984,10 @@ impl NetlinkKernel {
     }
 
     /// Performs `ops` in order with as few round trips as fit: consecutive netlink requests are
-    /// written together (up to 64 requests or 32 KiB per `send()`), each asking for an ACK, and
-    /// the ACKs are matched to the requests by sequence number. A sysctl write waits for the
-    /// requests before it. Returns one result per op, in order.
+    /// written together (as many as the receive buffer has room for the ACKs of, up to 512, and
+    /// 64 KiB per `send()`), each asking for an ACK; the ACKs are read many per system call and
+    /// matched to the requests by sequence number. A sysctl write waits for the requests before
+    /// it. Returns one result per op, in order.
     ///
     /// The kernel performs each request of a `send()` on its own: a refused request does not
     /// stop the ones after it. If the socket fails, the requests in flight get an error that
@@ -814,18 +1002,26 @@ impl NetlinkKernel {
                 continue;
             }
             let start = i;
-            let mut datagram = Vec::new();
-            let mut pending = Vec::new();
-            while i < ops.len() && pending.len() < MAX_IN_FLIGHT {
+            let mut datagram = std::mem::take(&mut self.tx);
+            datagram.clear();
+            let mut pending = Vec::with_capacity(self.window.min(ops.len() - i));
+            while i < ops.len() && pending.len() < self.window {
                 let Some(request) = packet::request_for(&ops[i]) else {
                     break;
                 };
+                let mark = datagram.len();
                 let seq = self.next_seq();
-                let bytes = packet::serialize(request, self.family, NLM_F_REQUEST | NLM_F_ACK, seq);
-                if !pending.is_empty() && datagram.len() + bytes.len() > SEND_CHUNK {
+                packet::serialize_into(
+                    &mut datagram,
+                    request,
+                    self.family,
+                    NLM_F_REQUEST | NLM_F_ACK,
+                    seq,
+                );
+                if !pending.is_empty() && datagram.len() > SEND_CHUNK {
+                    datagram.truncate(mark);
                     break;
                 }
-                datagram.extend_from_slice(&bytes);
                 pending.push(Pending::new(seq));
                 i += 1;
             }
@@ -833,7 +1029,8 @@ impl NetlinkKernel {
                 .transport
                 .send(&datagram)
                 .map_err(Failure::io)
-                .and_then(|()| self.wait(&mut pending));
+                .and_then(|()| self.wait_acks(&mut pending));
+            self.tx = datagram;
             for (op, p) in ops[start..i].iter().zip(pending) {
                 let done = p.done.unwrap_or_else(|| {
                     Err(outcome.clone().err().unwrap_or(Failure::decode("no reply")))
@@ -1246,6 +1443,9 @@ mod tests {
             family: FAMILY,
             seq: 0,
             rx: Vec::new(),
+            acks: Acks::new(),
+            tx: Vec::new(),
+            window: 64,
             sysctl_dir: sysctl_dir.to_path_buf(),
         }
     }
@@ -1733,6 +1933,48 @@ mod tests {
             .iter()
             .all(|r| r.flags == NLM_F_REQUEST | NLM_F_ACK));
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_long_leftover_among_the_acks_is_skipped_but_a_long_answer_is_an_error() {
+        // A dump datagram of an abandoned request (a page long, another sequence number) comes
+        // before the acks: skipped.
+        let (fake, _) = Fake::new(|reqs: &[Req]| {
+            let mut out = vec![nlmsg(FAMILY, NLM_F_MULTIPART, 7777, &[0; 4000])];
+            out.extend(reqs.iter().map(|r| ack(r, 0, None)));
+            out
+        });
+        let mut k = kernel(fake, &no_sysctls());
+        assert!(k.send_batch(&ops(3)).iter().all(Result::is_ok));
+        // A reply that long to one of the requests: its outcome cannot be read.
+        let (fake, _) = Fake::new(|reqs: &[Req]| {
+            let mut out = vec![nlmsg(NLMSG_ERROR, 0, reqs[1].seq, &[0; 4000])];
+            out.extend(reqs.iter().map(|r| ack(r, 0, None)));
+            out
+        });
+        let results = kernel(fake, &no_sysctls()).send_batch(&ops(3));
+        assert!(results.iter().all(Result::is_err), "{results:?}");
+        assert!(results[1].as_ref().unwrap_err().reason.contains("too long"));
+    }
+
+    #[test]
+    fn the_window_is_what_the_receive_buffer_holds() {
+        let socket = Socket::new(NETLINK_GENERIC).unwrap();
+        let window = size_receive_buffer(socket.as_raw_fd());
+        assert!(WINDOW.contains(&window), "{window}");
+        let mut granted: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: valid pointers to a c_int and its length.
+        unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut granted as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert!(window == *WINDOW.start() || window * ACK_MEMORY <= granted as usize);
     }
 
     #[test]

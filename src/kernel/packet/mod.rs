@@ -341,15 +341,22 @@ impl ParseableParametrized<[u8], GenlHeader> for IpvsMessage {
 
 /// A whole netlink message carrying `msg` to the family `family_id`, ready to send.
 pub fn serialize(msg: IpvsMessage, family_id: u16, flags: u16, seq: u32) -> Vec<u8> {
+    let mut buf = Vec::new();
+    serialize_into(&mut buf, msg, family_id, flags, seq);
+    buf
+}
+
+/// [`serialize`], appended to `out` (to pack many requests into one datagram without a copy).
+pub fn serialize_into(out: &mut Vec<u8>, msg: IpvsMessage, family_id: u16, flags: u16, seq: u32) {
     let mut genl = GenlMessage::from_payload(msg);
     genl.set_resolved_family_id(family_id);
     let mut nl = NetlinkMessage::from(genl);
     nl.header.flags = flags;
     nl.header.sequence_number = seq;
     nl.finalize();
-    let mut buf = vec![0; nl.buffer_len()];
-    nl.serialize(&mut buf);
-    buf
+    let start = out.len();
+    out.resize(start + nl.buffer_len(), 0);
+    nl.serialize(&mut out[start..]);
 }
 
 /// Parses the payload of a netlink message of the IPVS family: the genl header, then the
