@@ -60,14 +60,65 @@ pub struct Field {
     pub new: String,
 }
 
+/// What a change is to; shown as `service tcp 10.0.0.1:80`,
+/// `server 10.0.0.2:80 of service tcp 10.0.0.1:80`, `sync daemon master`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Service(ServiceKey),
+    Server(ServiceKey, ServerKey),
+    Timeouts,
+    Sysctl(Sysctl),
+    Daemon(DaemonState),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Subject::Service(key) => write!(f, "service {key}"),
+            Subject::Server(service, server) => write!(f, "server {server} of service {service}"),
+            Subject::Timeouts => f.write_str("timeouts"),
+            Subject::Sysctl(sysctl) => write!(f, "sysctl {sysctl}"),
+            Subject::Daemon(state) => write!(f, "sync daemon {state}"),
+        }
+    }
+}
+
+impl Serialize for Subject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The settings a change shows. A table loaded into an empty kernel is mostly new servers, so
+/// theirs are worked out only when shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fields {
+    Listed(Vec<Field>),
+    NewServer(Server),
+}
+
+impl Fields {
+    pub fn list(&self) -> std::borrow::Cow<'_, [Field]> {
+        match self {
+            Fields::Listed(fields) => fields.as_slice().into(),
+            Fields::NewServer(s) => new_fields(&server_fields(s)).into(),
+        }
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.list().serialize(serializer)
+    }
+}
+
 /// One object's change and the operations that make it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Change {
     pub action: Action,
-    /// `service tcp 10.0.0.1:80`, `server 10.0.0.2:80 of service tcp 10.0.0.1:80`, ...
-    pub subject: String,
+    pub subject: Subject,
     /// For a change: what differs. For an add: the settings it gets.
-    pub fields: Vec<Field>,
+    pub fields: Fields,
     pub ops: Vec<Op>,
     /// Where the desired object was declared (none for removals).
     #[serde(skip)]
@@ -192,42 +243,23 @@ fn new_fields(new: &[(&'static str, String)]) -> Vec<Field> {
         .collect()
 }
 
-fn server_subject(service: &ServiceKey, server: &ServerKey) -> String {
-    format!("server {server} of service {service}")
-}
-
 /// The changes that add `want`, a service the kernel does not have, and its servers. A table
-/// loaded into an empty kernel is mostly this: the service's name is written once, and each
-/// server's settings straight into its fields.
+/// loaded into an empty kernel is mostly this: nothing is formatted until it is shown.
 fn add_service(want: &Service, map: &SourceMap, span: Option<Span>, out: &mut Vec<Change>) {
-    use std::fmt::Write;
     let key = want.key;
     out.reserve(want.servers.len() + 1);
     out.push(Change {
         action: Action::Add,
-        subject: format!("service {key}"),
-        fields: new_fields(&service_fields(want)),
+        subject: Subject::Service(key),
+        fields: Fields::Listed(new_fields(&service_fields(want))),
         ops: vec![Op::AddService(without_servers(want))],
         span,
     });
-    let service = key.to_string();
     for s in want.servers.values() {
-        let mut subject = String::with_capacity(service.len() + 40);
-        let _ = write!(subject, "server {} of service {service}", s.key);
-        let field = |name, new| Field {
-            name,
-            old: String::new(),
-            new,
-        };
         out.push(Change {
             action: Action::Add,
-            subject,
-            fields: vec![
-                field("forward", forward_text(s.forward)),
-                field("weight", s.weight.to_string()),
-                field("upper", s.upper.to_string()),
-                field("lower", s.lower.to_string()),
-            ],
+            subject: Subject::Server(key, s.key),
+            fields: Fields::NewServer(*s),
             ops: vec![Op::AddServer(key, *s)],
             span: map.server(&key, &s.key),
         });
@@ -298,8 +330,8 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
         .collect();
         settings.push(Change {
             action: Action::Change,
-            subject: "timeouts".into(),
-            fields,
+            subject: Subject::Timeouts,
+            fields: Fields::Listed(fields),
             ops: vec![Op::SetTimeouts(set)],
             span: map.timeouts,
         });
@@ -313,12 +345,12 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
         }
         settings.push(Change {
             action: Action::Change,
-            subject: format!("sysctl {sysctl}"),
-            fields: vec![Field {
+            subject: Subject::Sysctl(*sysctl),
+            fields: Fields::Listed(vec![Field {
                 name: "value",
                 old: old.map_or("-".to_string(), |v| v.display(*sysctl)),
                 new: value.display(*sysctl),
-            }],
+            }]),
             ops: vec![Op::SetSysctl(*sysctl, *value)],
             span: map.sysctls.get(sysctl).copied(),
         });
@@ -331,23 +363,23 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
             Some(want) => {
                 stops.push(Change {
                     action: Action::Replace,
-                    subject: format!("sync daemon {state}"),
-                    fields: diff_fields(&daemon_fields(have), &daemon_fields(want)),
+                    subject: Subject::Daemon(*state),
+                    fields: Fields::Listed(diff_fields(&daemon_fields(have), &daemon_fields(want))),
                     ops: vec![Op::StopDaemon(*state)],
                     span: map.daemons.get(state).copied(),
                 });
                 starts.push(Change {
                     action: Action::Replace,
-                    subject: format!("sync daemon {state}"),
-                    fields: Vec::new(),
+                    subject: Subject::Daemon(*state),
+                    fields: Fields::Listed(Vec::new()),
                     ops: vec![Op::StartDaemon(want.clone())],
                     span: map.daemons.get(state).copied(),
                 });
             }
             None if scope == Scope::All => stops.push(Change {
                 action: Action::Remove,
-                subject: format!("sync daemon {state}"),
-                fields: Vec::new(),
+                subject: Subject::Daemon(*state),
+                fields: Fields::Listed(Vec::new()),
                 ops: vec![Op::StopDaemon(*state)],
                 span: None,
             }),
@@ -358,8 +390,8 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
         if !current.daemons.contains_key(state) {
             starts.push(Change {
                 action: Action::Add,
-                subject: format!("sync daemon {state}"),
-                fields: new_fields(&daemon_fields(want)),
+                subject: Subject::Daemon(*state),
+                fields: Fields::Listed(new_fields(&daemon_fields(want))),
                 ops: vec![Op::StartDaemon(want.clone())],
                 span: map.daemons.get(state).copied(),
             });
@@ -373,8 +405,8 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 let n = service.servers.len();
                 removals.push(Change {
                     action: Action::Remove,
-                    subject: format!("service {key}"),
-                    fields: if n == 0 {
+                    subject: Subject::Service(*key),
+                    fields: Fields::Listed(if n == 0 {
                         Vec::new()
                     } else {
                         vec![Field {
@@ -382,7 +414,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                             old: n.to_string(),
                             new: "0".into(),
                         }]
-                    },
+                    }),
                     ops: vec![Op::DeleteService(*key)],
                     span: None,
                 });
@@ -399,8 +431,8 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
         if !want.same_settings(have) {
             updates.push(Change {
                 action: Action::Change,
-                subject: format!("service {key}"),
-                fields: diff_fields(&service_fields(have), &service_fields(want)),
+                subject: Subject::Service(*key),
+                fields: Fields::Listed(diff_fields(&service_fields(have), &service_fields(want))),
                 ops: vec![Op::EditService(without_servers(want))],
                 span,
             });
@@ -409,8 +441,8 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
             if !want.servers.contains_key(skey) {
                 removals.push(Change {
                     action: Action::Remove,
-                    subject: server_subject(key, skey),
-                    fields: Vec::new(),
+                    subject: Subject::Server(*key, *skey),
+                    fields: Fields::Listed(Vec::new()),
                     ops: vec![Op::DeleteServer(*key, *skey)],
                     span: None,
                 });
@@ -418,8 +450,8 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 let new = &want.servers[skey];
                 updates.push(Change {
                     action: Action::Change,
-                    subject: server_subject(key, skey),
-                    fields: diff_fields(&server_fields(old), &server_fields(new)),
+                    subject: Subject::Server(*key, *skey),
+                    fields: Fields::Listed(diff_fields(&server_fields(old), &server_fields(new))),
                     ops: vec![Op::EditServer(*key, *new)],
                     span: map.server(key, skey),
                 });
@@ -429,8 +461,8 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
             if !have.servers.contains_key(skey) {
                 updates.push(Change {
                     action: Action::Add,
-                    subject: server_subject(key, skey),
-                    fields: new_fields(&server_fields(new)),
+                    subject: Subject::Server(*key, *skey),
+                    fields: Fields::NewServer(*new),
                     ops: vec![Op::AddServer(*key, *new)],
                     span: map.server(key, skey),
                 });

@@ -48,20 +48,20 @@ pub fn render(plan: &Plan, sources: &Sources) -> String {
                 let _ = writeln!(out, "{head}");
             }
         }
-        if change.fields.is_empty() {
+        let fields = change.fields.list();
+        if fields.is_empty() {
             continue;
         }
         match change.action {
             Action::Add => {
-                let parts: Vec<String> = change
-                    .fields
+                let parts: Vec<String> = fields
                     .iter()
                     .map(|f| format!("{} {}", f.name, f.new))
                     .collect();
                 let _ = writeln!(out, "      {}", parts.join(", "));
             }
             _ => {
-                for f in &change.fields {
+                for f in fields.iter() {
                     let _ = writeln!(out, "      {}: {} → {}", f.name, f.old, f.new);
                 }
             }
