@@ -91,9 +91,21 @@ impl Gen {
 }
 
 const BLANKS: &[&str] = &[" ", " ", " ", "  ", "\t", "\r", " \\\n  ", "\\\r\n"];
-const SEPARATORS: &[&str] = &["\n", "\n", ";", "; ", "\r\n", " # note\n", "\n\n", "#x;y\n"];
+const SEPARATORS: &[&str] = &[
+    "\n",
+    "\n",
+    ";",
+    "; ",
+    "\r\n",
+    " # note\n",
+    "\n\n",
+    "#x;y\n",
+    "# é – ü\n",
+];
 const HOSTS: &[&str] = &[
     "10.0.0.1",
+    "fe80::1",
+    "2001:db8::10.0.0.1",
     "192.168.100.254",
     "[2001:db8::1]",
     "[::ffff:1.2.3.4]",
@@ -116,6 +128,11 @@ const WORDS: &[&str] = &[
     "x",
 ];
 
+/// An IPv6 address without brackets takes every colon that follows it: no port after it.
+fn bare_ipv6(host: &str) -> bool {
+    host.contains(':') && !host.starts_with('[')
+}
+
 fn blank(g: &mut Gen) -> &'static str {
     g.pick(BLANKS)
 }
@@ -137,8 +154,9 @@ fn service(g: &mut Gen) -> Vec<String> {
     } else {
         t.push(g.pick(&["tcp", "udp", "sctp"]).into());
         b(g, &mut t);
-        t.push(g.pick(HOSTS).into());
-        if g.chance(90) {
+        let host = g.pick(HOSTS);
+        t.push(host.into());
+        if !bare_ipv6(host) && g.chance(90) {
             t.push(":".into());
             t.push(g.pick(NUMBERS).into());
         }
@@ -207,12 +225,14 @@ fn statement(g: &mut Gen, t: &mut Vec<String>) {
         0..=4 => {
             t.push("server".into());
             t.push(blank(g).into());
-            t.push(g.pick(HOSTS).into());
+            let mut host = g.pick(HOSTS);
+            t.push(host.into());
             if g.chance(15) {
                 t.push("-".into());
-                t.push(g.pick(HOSTS).into());
+                host = g.pick(HOSTS);
+                t.push(host.into());
             }
-            if g.chance(85) {
+            if !bare_ipv6(host) && g.chance(85) {
                 t.push(":".into());
                 t.push(g.pick(NUMBERS).into());
             }
