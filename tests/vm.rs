@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use ipvsc::kernel::memory::SYSCTL_DEFAULTS;
 use ipvsc::kernel::{transcript, Kernel, MemoryKernel, Op};
 use ipvsc::model::*;
-use ipvsc::plan::{kernel_maxlen, plan, Scope};
+use ipvsc::plan::{plan, Scope};
 use ipvsc::source::SourceMap;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -255,26 +255,6 @@ fn guest_model() -> MemoryKernel {
         .filter(|s| *s != Scheduler::Twos)
         .collect();
     MemoryKernel::new().with_schedulers(&schedulers)
-}
-
-/// `kernel`'s table as the guest's 6.1 kernel reports it after starting the daemons `declared`:
-/// the in-memory kernel takes a daemon's maxlen as asked and fills in a default from the
-/// interface's MTU, where ip_vs_sync.c clamps what is asked (see `kernel_maxlen`) and gives a
-/// master 1500 bytes less headers whatever the MTU (and a backup the MTU, at least 1500).
-fn as_guest_reports(mut kernel: Table, declared: &Table) -> Table {
-    for (state, d) in kernel.daemons.iter_mut() {
-        let asked = declared.daemons.get(state).and_then(|d| d.maxlen);
-        let headers = match d.group {
-            Some(std::net::IpAddr::V6(_)) => 48,
-            _ => 28,
-        };
-        let mtu: u16 = match (d.state, d.interface.as_str()) {
-            (DaemonState::Backup, "lo") => 65535,
-            _ => 1500,
-        };
-        d.maxlen = Some(asked.map_or(mtu - headers, |v| kernel_maxlen(d, v)));
-    }
-    kernel
 }
 
 /// Operation streams in the differential test, and operations in each.
@@ -850,7 +830,7 @@ fn unrealized(kernel: &Table, want: &Table) -> Vec<String> {
         let ok = k.interface == w.interface
             && k.syncid == w.syncid
             && w.maxlen
-                .is_none_or(|v| k.maxlen == Some(kernel_maxlen(w, v)))
+                .is_none_or(|v| k.maxlen == Some(w.kernel_maxlen(v)))
             && w.group.is_none_or(|v| k.group == Some(v))
             && w.port.is_none_or(|v| k.port == Some(v))
             && w.ttl.is_none_or(|v| k.ttl == Some(v));
@@ -895,7 +875,7 @@ fn check_convergence(
             k.apply(op)
                 .unwrap_or_else(|e| panic!("{name}: loading A in memory: {e}"));
         }
-        let current = as_guest_reports(k.read().unwrap(), a);
+        let current = k.read().unwrap();
         let want: Vec<Op> = plan(b, &SourceMap::default(), &current, Scope::All)
             .ops()
             .map(|(op, _)| op.clone())
@@ -1001,7 +981,7 @@ fn convergence_failures_are_reported() {
     for (op, _) in plan(a, &SourceMap::default(), &empty, Scope::All).ops() {
         k.apply(op).unwrap();
     }
-    let current = as_guest_reports(k.read().unwrap(), a);
+    let current = k.read().unwrap();
     let p = plan(b, &SourceMap::default(), &current, Scope::All);
     let sources = ipvsc::source::Sources::new();
     let json = ipvsc::plan::render_json(&p, &sources).replace('\n', "");

@@ -199,7 +199,10 @@ impl MemoryKernel {
                 }
                 // What the kernel fills in for options left out (ip_vs_sync.c).
                 let daemon = Daemon {
-                    maxlen: d.maxlen.or(Some(default_maxlen(*mtu, d.group))),
+                    maxlen: Some(
+                        d.maxlen
+                            .map_or(d.default_maxlen(*mtu), |v| d.kernel_maxlen(v)),
+                    ),
                     group: d.group.or(Some(IpAddr::V4(DEFAULT_GROUP))),
                     port: d.port.or(Some(8848)),
                     ttl: d.ttl.or(Some(1)),
@@ -228,15 +231,6 @@ impl MemoryKernel {
 
 /// The sync daemons' multicast group when none is given.
 pub const DEFAULT_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 81);
-
-/// The largest sync message that fits the interface's MTU in one UDP datagram.
-fn default_maxlen(mtu: u32, group: Option<IpAddr>) -> u16 {
-    let headers = match group {
-        Some(IpAddr::V6(_)) => 40 + 8,
-        _ => 20 + 8,
-    };
-    mtu.saturating_sub(headers).min(65507) as u16
-}
 
 fn unicast(addr: &IpAddr) -> bool {
     crate::check::values::is_unicast(addr)

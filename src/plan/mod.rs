@@ -273,25 +273,10 @@ fn daemon_matches(want: &Daemon, have: &Daemon) -> bool {
         && want.syncid == have.syncid
         && want
             .maxlen
-            .is_none_or(|v| have.maxlen == Some(v) || have.maxlen == Some(kernel_maxlen(want, v)))
+            .is_none_or(|v| have.maxlen == Some(v) || have.maxlen == Some(want.kernel_maxlen(v)))
         && want.group.is_none_or(|v| have.group == Some(v))
         && want.port.is_none_or(|v| have.port == Some(v))
         && want.ttl.is_none_or(|v| have.ttl == Some(v))
-}
-
-/// The message length the kernel keeps when a daemon asks for `maxlen`: ip_vs_sync.c clamps it
-/// to at least 1024 for a backup (1 for a master) and at most what one UDP datagram of the
-/// group's family holds. Asked for less, a backup runs with 1024.
-pub fn kernel_maxlen(daemon: &Daemon, maxlen: u16) -> u16 {
-    let headers = match daemon.group {
-        Some(std::net::IpAddr::V6(_)) => 40 + 8,
-        _ => 20 + 8,
-    };
-    let min = match daemon.state {
-        DaemonState::Backup => 1024,
-        DaemonState::Master => 1,
-    };
-    maxlen.clamp(min, 65535 - headers)
 }
 
 /// The changes that turn `current` into `desired`, in an order the kernel accepts:
