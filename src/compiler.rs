@@ -99,3 +99,13 @@ fn cap(diagnostics: &mut Vec<Diagnostic>) {
         .help("fix the errors above and run again"),
     );
 }
+
+/// The table of a `.ipvs` text that must compile cleanly, for unit tests.
+#[cfg(test)]
+pub(crate) fn compile_clean(text: &str) -> Table {
+    let mut sources = Sources::new();
+    let id = sources.add(crate::source::SourceFile::new("t.ipvs", None, text.into()));
+    let c = compile(&mut sources, id, InputFormat::default());
+    assert!(!c.has_errors(), "{:?}", c.diagnostics);
+    c.table
+}

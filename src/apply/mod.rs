@@ -175,13 +175,7 @@ mod tests {
     use crate::plan::{plan, Scope};
     use crate::source::SourceMap;
 
-    fn compile(text: &str) -> Table {
-        let mut sources = crate::source::Sources::new();
-        let id = sources.add(crate::source::SourceFile::new("t.ipvs", None, text.into()));
-        let c = crate::compiler::compile(&mut sources, id, Default::default());
-        assert!(!c.has_errors());
-        c.table
-    }
+    use crate::compiler::compile_clean as compile;
 
     #[test]
     fn a_failure_at_any_step_restores_the_table() {

@@ -2,7 +2,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{InputArgs, EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
+use super::{InputArgs, EXIT_OK, EXIT_USAGE};
 use crate::apply::{self, Failed, Journal, Options, StateDir, Stopped};
 use crate::diagnostic::{self, Style};
 use crate::kernel::netlink::NetlinkKernel;
@@ -64,14 +64,11 @@ pub(crate) fn lock() -> Result<Journal, i32> {
 /// `ipvsc apply`: make the kernel's table what the file says, all or nothing.
 pub fn run(args: Args, style: Style) -> i32 {
     let mut sources = Sources::new();
-    let desired = match super::load(&mut sources, &args.file, args.input.input_format) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    super::print_diagnostics(&desired.diagnostics, &sources, style);
-    if desired.has_errors() {
-        return EXIT_ERRORS;
-    }
+    let desired =
+        match super::load_checked(&mut sources, &args.file, args.input.input_format, style) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
     let options = match test_options() {
         Ok(o) => o,
         Err(code) => return code,

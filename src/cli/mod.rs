@@ -180,16 +180,25 @@ pub(crate) fn load(
     }
 }
 
-/// Reads and compiles one file, prints its diagnostics, and gives its table when it has no
-/// errors; `Err` carries the exit status.
-pub(crate) fn load_clean(path: &Path, format: InputFormat, style: Style) -> Result<Table, i32> {
-    let mut sources = Sources::new();
-    let compiled = load(&mut sources, path, format)?;
-    print_diagnostics(&compiled.diagnostics, &sources, style);
+/// Reads and compiles one file into `sources`, prints its diagnostics, and gives the result
+/// when it has no errors; `Err` carries the exit status.
+pub(crate) fn load_checked(
+    sources: &mut Sources,
+    path: &Path,
+    format: InputFormat,
+    style: Style,
+) -> Result<Compiled, i32> {
+    let compiled = load(sources, path, format)?;
+    print_diagnostics(&compiled.diagnostics, sources, style);
     if compiled.has_errors() {
         return Err(EXIT_ERRORS);
     }
-    Ok(compiled.table)
+    Ok(compiled)
+}
+
+/// [`load_checked`], for the table alone.
+pub(crate) fn load_clean(path: &Path, format: InputFormat, style: Style) -> Result<Table, i32> {
+    load_checked(&mut Sources::new(), path, format, style).map(|c| c.table)
 }
 
 /// Exit status: the kernel has no IPVS (the ip_vs module is not loaded and cannot be).

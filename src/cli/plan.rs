@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{InputArgs, EXIT_ERRORS, EXIT_OK};
+use super::{InputArgs, EXIT_OK};
 use crate::compiler::InputFormat;
 use crate::diagnostic::Style;
 use crate::kernel::Kernel;
@@ -43,14 +43,11 @@ pub struct Args {
 /// `ipvsc plan`: what `apply` would do, as a reviewer reads it.
 pub fn run(args: Args, style: Style) -> i32 {
     let mut sources = Sources::new();
-    let desired = match super::load(&mut sources, &args.file, args.input.input_format) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    super::print_diagnostics(&desired.diagnostics, &sources, style);
-    if desired.has_errors() {
-        return EXIT_ERRORS;
-    }
+    let desired =
+        match super::load_checked(&mut sources, &args.file, args.input.input_format, style) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
     let current = match current_table(args.from.as_deref(), style) {
         Ok(t) => t,
         Err(code) => return code,

@@ -478,13 +478,7 @@ pub fn without_servers(s: &Service) -> Service {
 mod tests {
     use super::*;
 
-    fn compile(text: &str) -> Table {
-        let mut sources = crate::source::Sources::new();
-        let id = sources.add(crate::source::SourceFile::new("t.ipvs", None, text.into()));
-        let c = crate::compiler::compile(&mut sources, id, Default::default());
-        assert!(!c.has_errors());
-        c.table
-    }
+    use crate::compiler::compile_clean as compile;
 
     /// The kernel's table after it started the file's daemons with this maxlen.
     fn running(desired: &Table, state: DaemonState, maxlen: u16) -> Table {
