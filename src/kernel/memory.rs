@@ -167,18 +167,7 @@ impl MemoryKernel {
                 let service = self.table.services.get_mut(k).ok_or(libc::ESRCH)?;
                 service.servers.remove(key).ok_or(libc::ENOENT)?;
             }
-            Op::SetTimeouts(t) => {
-                let now = &mut self.table.timeouts;
-                for (slot, new) in [
-                    (&mut now.tcp, t.tcp),
-                    (&mut now.tcpfin, t.tcpfin),
-                    (&mut now.udp, t.udp),
-                ] {
-                    if let Some(v) = new.filter(|v| *v != 0) {
-                        *slot = Some(v);
-                    }
-                }
-            }
+            Op::SetTimeouts(t) => self.table.timeouts.set(*t),
             Op::StartDaemon(d) => {
                 if self.table.daemons.contains_key(&d.state) {
                     return Err(libc::EEXIST);

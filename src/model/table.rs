@@ -24,6 +24,20 @@ impl Timeouts {
     pub fn is_empty(&self) -> bool {
         self.tcp.is_none() && self.tcpfin.is_none() && self.udp.is_none()
     }
+
+    /// The timeouts after the kernel takes `new` (`ipvsadm --set`): a value left out, or 0,
+    /// keeps the one there.
+    pub fn set(&mut self, new: Timeouts) {
+        for (slot, new) in [
+            (&mut self.tcp, new.tcp),
+            (&mut self.tcpfin, new.tcpfin),
+            (&mut self.udp, new.udp),
+        ] {
+            if let Some(v) = new.filter(|v| *v != 0) {
+                *slot = Some(v);
+            }
+        }
+    }
 }
 
 /// The whole IPVS state of a network namespace, or the part of it a file declares.

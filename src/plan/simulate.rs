@@ -36,18 +36,7 @@ pub fn simulate(table: &mut Table, op: &Op) {
                 s.servers.remove(key);
             }
         }
-        Op::SetTimeouts(t) => {
-            let now = &mut table.timeouts;
-            for (slot, new) in [
-                (&mut now.tcp, t.tcp),
-                (&mut now.tcpfin, t.tcpfin),
-                (&mut now.udp, t.udp),
-            ] {
-                if let Some(v) = new.filter(|v| *v != 0) {
-                    *slot = Some(v);
-                }
-            }
-        }
+        Op::SetTimeouts(t) => table.timeouts.set(*t),
         Op::StartDaemon(d) => {
             table.daemons.insert(d.state, d.clone());
         }
