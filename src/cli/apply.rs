@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::{InputArgs, EXIT_OK, EXIT_USAGE};
-use crate::apply::{self, Failed, Journal, Options, StateDir, Stopped};
+use crate::apply::{self, Failed, Journal, JournalEntry, Options, StateDir, Stopped};
 use crate::diagnostic::{self, Style};
 use crate::kernel::netlink::NetlinkKernel;
 use crate::kernel::Kernel;
@@ -48,8 +48,8 @@ fn test_options() -> Result<Options, i32> {
     }
 }
 
-/// The lock (waiting for another apply), with no unfinished transaction behind it.
-pub(crate) fn lock() -> Result<Journal, i32> {
+/// The lock (waiting for another apply), and the interrupted apply its journal holds, if any.
+pub(crate) fn lock() -> Result<(Journal, Option<JournalEntry>), i32> {
     let dir = StateDir::new();
     let journal = dir.lock().map_err(|e| {
         eprintln!(
@@ -58,7 +58,11 @@ pub(crate) fn lock() -> Result<Journal, i32> {
         );
         EXIT_USAGE
     })?;
-    Ok(journal)
+    let pending = journal.pending().map_err(|e| {
+        eprintln!("ipvsc: cannot read the journal: {e}");
+        EXIT_USAGE
+    })?;
+    Ok((journal, pending))
 }
 
 /// `ipvsc apply`: make the kernel's table what the file says, all or nothing.
@@ -78,12 +82,8 @@ pub fn run(args: Args, style: Style) -> i32 {
         Err(code) => return code,
     };
     let journal = match lock() {
-        Ok(j) => j,
-        Err(code) => return code,
-    };
-    match journal.pending() {
-        Ok(None) => {}
-        Ok(Some(entry)) => {
+        Ok((journal, None)) => journal,
+        Ok((_, Some(entry))) => {
             eprintln!(
                 "ipvsc: an apply of {} (pid {}) was interrupted and the kernel's table may be half changed; \
                  run `ipvsc recover` to put back the table it found",
@@ -91,11 +91,8 @@ pub fn run(args: Args, style: Style) -> i32 {
             );
             return EXIT_PENDING;
         }
-        Err(e) => {
-            eprintln!("ipvsc: cannot read the journal: {e}");
-            return EXIT_USAGE;
-        }
-    }
+        Err(code) => return code,
+    };
     let current = match kernel.read() {
         Ok(t) => t,
         Err(e) => return super::kernel_failure(&e),

@@ -11,20 +11,13 @@ pub fn run() -> i32 {
         Ok(k) => k,
         Err(code) => return code,
     };
-    let journal = match super::apply::lock() {
-        Ok(j) => j,
-        Err(code) => return code,
-    };
-    let entry = match journal.pending() {
-        Ok(Some(entry)) => entry,
-        Ok(None) => {
+    let (journal, entry) = match super::apply::lock() {
+        Ok((journal, Some(entry))) => (journal, entry),
+        Ok((_, None)) => {
             println!("Nothing to recover: no apply was interrupted.");
             return EXIT_OK;
         }
-        Err(e) => {
-            eprintln!("ipvsc: cannot read the journal: {e}");
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
     let current = match kernel.read() {
         Ok(t) => t,
