@@ -12,12 +12,7 @@ W=/tmp/apply_concurrent
 mkdir -p "$W"
 export IPVSC_STATE_DIR="$W/state"
 ROUNDS=4
-fail() {
-    echo "FAIL: $1"
-    shift
-    for e in "$@"; do sed 's/^/    /' "$e"; done
-    exit 1
-}
+. ./lib/apply.sh # fail, snapshot
 
 ip link add eth0 type dummy && ip addr add 198.18.1.1/32 dev eth0 && ip link set eth0 up ||
     fail "cannot make the dummy interface eth0"
@@ -41,17 +36,6 @@ table() { # $1 = x | y | z
 table x >"$W/x.ipvs"
 table y >"$W/y.ipvs"
 table z >"$W/z.ipvs"
-
-snapshot() {
-    {
-        echo "@@ ipvsadm -Sn"
-        "$IPVSADM" -S -n
-        echo "@@ ipvsc save --format ipvsadm"
-        "$IPVSC" save --format ipvsadm
-        echo "@@ sysctls"
-        grep . /proc/sys/net/ipv4/vs/*
-    } >"$1" 2>&1
-}
 
 # The two tables, one after the other.
 "$IPVSC" apply "$W/x.ipvs" >"$W/out" 2>&1 || fail "ipvsc apply of X failed" "$W/out"

@@ -23,12 +23,7 @@ mkdir -p "$W"
 export IPVSC_STATE_DIR=/tmp/state
 RUNS=20
 SERVICES=200
-fail() {
-    echo "FAIL: $1"
-    shift
-    for e in "$@"; do sed 's/^/    /' "$e"; done
-    exit 1
-}
+. ./lib/apply.sh # fail, snapshot
 now() { cut -d ' ' -f 1 /proc/uptime; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
@@ -62,17 +57,6 @@ table() { # $1 = a | b
 }
 table a >"$W/a.ipvsadm"
 table b >"$W/b.ipvsadm"
-
-snapshot() {
-    {
-        echo "@@ ipvsadm -Sn"
-        "$IPVSADM" -S -n
-        echo "@@ ipvsc save --format ipvsadm"
-        "$IPVSC" save --format ipvsadm
-        echo "@@ sysctls"
-        grep . /proc/sys/net/ipv4/vs/*
-    } >"$1" 2>&1
-}
 
 J=$IPVSC_STATE_DIR/journal.json
 # Starts `ipvsc apply $1` in the background (pid in $pid) and waits until its transaction has

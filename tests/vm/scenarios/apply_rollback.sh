@@ -18,12 +18,7 @@ set -u
 W=/tmp/apply_rollback
 mkdir -p "$W"
 export IPVSC_STATE_DIR="$W/state"
-fail() {
-    echo "FAIL: $1"
-    shift
-    for e in "$@"; do sed 's/^/    /' "$e"; done
-    exit 1
-}
+. ./lib/apply.sh # fail, snapshot
 # What ipvsc said, on one line: diagnostics wrap long messages, and mark the lines they wrap with │.
 said() { sed 's/[│╰╭─·┬]//g' "$1" | tr '\n' ' ' | tr -s ' '; }
 now() { cut -d ' ' -f 1 /proc/uptime; }
@@ -77,16 +72,6 @@ table b bad >"$W/bad.ipvs"
 "$IPVSC" save --format ipvsadm "$W/a.ipvs" >"$W/a.ipvsadm" 2>"$W/err" || fail "ipvsc save of A failed" "$W/err"
 "$IPVSADM" -R <"$W/a.ipvsadm" >"$W/err" 2>&1 && [ ! -s "$W/err" ] || fail "ipvsadm -R of A failed" "$W/err" "$W/a.ipvsadm"
 
-snapshot() {
-    {
-        echo "@@ ipvsadm -Sn"
-        "$IPVSADM" -S -n
-        echo "@@ ipvsc save --format ipvsadm"
-        "$IPVSC" save --format ipvsadm
-        echo "@@ sysctls"
-        grep . /proc/sys/net/ipv4/vs/*
-    } >"$1" 2>&1
-}
 snapshot "$W/a.snap"
 grep -q -- '--start-daemon master --mcast-interface eth0 --syncid 1' "$W/a.snap" || fail "A has no master daemon" "$W/a.snap"
 grep -q -- '^--set 600 60 240$' "$W/a.snap" || fail "A's timeouts are not set" "$W/a.snap"
