@@ -49,17 +49,12 @@ pub fn parse_each(text: &str, file: FileId, mut each: impl FnMut(Result<ast::Ite
             offset = end;
             continue;
         }
-        match IpvsParser::parse(Rule::chunk, &text[offset..]) {
-            Ok(mut pairs) => {
-                let chunk = pairs.next().expect("a chunk");
-                let end = chunk.as_span().end();
-                let builder = parser::Builder { file, offset };
-                match chunk.into_inner().find(|p| p.as_rule() != Rule::EOI) {
-                    Some(item) => each(Ok(builder.item(item))),
-                    None => break,
-                }
-                offset += end;
+        match pest_chunk(text, offset, file) {
+            Ok(Some((item, end))) => {
+                each(Ok(item));
+                offset = end;
             }
+            Ok(None) => break,
             Err(error) => {
                 let at = offset
                     + match error.location {
@@ -78,6 +73,23 @@ pub fn parse_each(text: &str, file: FileId, mut each: impl FnMut(Result<ast::Ite
             }
         }
     }
+}
+
+/// The chunk at `offset` as pest parses it: its item and the offset after it, `None` at the end
+/// of the text.
+fn pest_chunk(
+    text: &str,
+    offset: usize,
+    file: FileId,
+) -> Result<Option<(ast::Item, usize)>, pest::error::Error<Rule>> {
+    let mut pairs = IpvsParser::parse(Rule::chunk, &text[offset..])?;
+    let chunk = pairs.next().expect("a chunk");
+    let end = offset + chunk.as_span().end();
+    let builder = parser::Builder { file, offset };
+    Ok(chunk
+        .into_inner()
+        .find(|p| p.as_rule() != Rule::EOI)
+        .map(|item| (builder.item(item), end)))
 }
 
 fn line_starts_top_level(line: &str) -> bool {
@@ -246,15 +258,7 @@ pub type ChunkRead = Option<(ast::Item, usize)>;
 #[doc(hidden)]
 pub fn compare_chunk(text: &str, offset: usize) -> (ChunkRead, ChunkRead) {
     let file = FileId(0);
-    let pest = IpvsParser::parse(Rule::chunk, &text[offset..])
-        .ok()
-        .and_then(|mut pairs| {
-            let chunk = pairs.next().expect("a chunk");
-            let end = offset + chunk.as_span().end();
-            let builder = parser::Builder { file, offset };
-            let item = chunk.into_inner().find(|p| p.as_rule() != Rule::EOI)?;
-            Some((builder.item(item), end))
-        });
+    let pest = pest_chunk(text, offset, file).ok().flatten();
     (pest, fast::chunk(text, offset, file))
 }
 
