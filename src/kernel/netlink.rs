@@ -295,9 +295,8 @@ impl Transport for CaptureTransport {
 
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
         self.inner.recv_acks(acks)?;
-        let datagrams: Vec<Vec<u8>> = acks.iter().map(|(d, _)| d.to_vec()).collect();
-        for d in datagrams {
-            self.write("recv", &d)?;
+        for (datagram, _) in acks.iter() {
+            self.write("recv", datagram)?;
         }
         Ok(())
     }
