@@ -4,7 +4,7 @@ use crate::check::builder::{Builder, Dialect};
 use crate::check::lower;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::legacy;
-use crate::model::Table;
+use crate::model::{DrainPolicy, Table};
 use crate::source::{FileId, SourceMap, Sources};
 
 /// The most errors reported for one input; more end in one "too many errors".
@@ -25,6 +25,8 @@ pub enum InputFormat {
 /// A compiled file: the table it describes, where each part came from, and what was wrong.
 pub struct Compiled {
     pub table: Table,
+    /// How the servers of each service leave: the file's `drain` statements.
+    pub policy: DrainPolicy,
     pub map: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
     pub format: InputFormat,
@@ -64,6 +66,7 @@ pub fn compile(sources: &mut Sources, file: FileId, format: InputFormat) -> Comp
     cap(&mut diagnostics);
     Compiled {
         table: built.table,
+        policy: built.policy,
         map: built.map,
         diagnostics,
         format,

@@ -59,6 +59,9 @@ codes! {
     PeWithoutPersistence "pe-without-persistence",
     TooManyErrors "too-many-errors",
     Refused "refused",
+    DrainTemplate "drain-template",
+    DrainConnReuse "drain-conn-reuse",
+    DrainNodest "drain-nodest",
 }
 
 impl fmt::Display for Code {

@@ -162,6 +162,10 @@ pub struct SourceMap {
     pub timeouts: Option<Span>,
     pub daemons: HashMap<DaemonState, Span>,
     pub sysctls: HashMap<Sysctl, Span>,
+    /// The file-wide `drain`.
+    pub drain: Option<Span>,
+    /// Each service's own `drain`.
+    pub drains: HashMap<ServiceKey, Span>,
 }
 
 impl SourceMap {

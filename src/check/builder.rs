@@ -139,6 +139,7 @@ impl Dialect {
 /// Collects objects into a table, with a diagnostic for everything the kernel would refuse.
 pub struct Builder {
     table: Table,
+    policy: DrainPolicy,
     map: SourceMap,
     diagnostics: Vec<Diagnostic>,
     timeout_spans: [Option<Span>; 3],
@@ -149,6 +150,7 @@ pub struct Builder {
 /// A compiled table, where each part came from, and what was said about it.
 pub struct Built {
     pub table: Table,
+    pub policy: DrainPolicy,
     pub map: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -164,6 +166,7 @@ impl Builder {
     pub fn new(dialect: Dialect) -> Builder {
         Builder {
             table: Table::default(),
+            policy: DrainPolicy::default(),
             map: SourceMap::default(),
             diagnostics: Vec::new(),
             timeout_spans: [None; 3],
@@ -786,6 +789,32 @@ impl Builder {
         self.map.daemons.remove(&state);
     }
 
+    /// `drain`: the file-wide default (`service` None) or a service's own.
+    pub fn set_drain(&mut self, service: Option<ServiceKey>, drain: Spanned<Drain>) {
+        let first = match service {
+            None => self.map.drain,
+            Some(key) => self.map.drains.get(&key).copied(),
+        };
+        if let Some(first) = first {
+            let what = match service {
+                None => "the file's `drain`".to_string(),
+                Some(key) => format!("the `drain` of service {key}"),
+            };
+            self.report(dup(Code::DupSetting, drain.span, first, what));
+            return;
+        }
+        match service {
+            None => {
+                self.map.drain = Some(drain.span);
+                self.policy.default = Some(drain.value);
+            }
+            Some(key) => {
+                self.map.drains.insert(key, drain.span);
+                self.policy.services.insert(key, drain.value);
+            }
+        }
+    }
+
     /// A sysctl under `/proc/sys/net/ipv4/vs/`; the value is already of the sysctl's kind.
     pub fn set_sysctl(&mut self, sysctl: Sysctl, value: SysctlValue, span: Span) {
         if let Some(first) = self.map.sysctls.get(&sysctl) {
@@ -825,8 +854,11 @@ impl Builder {
                 );
             }
         }
+        let warnings = super::drain::warnings(&self.table, &self.policy, &self.map);
+        self.diagnostics.extend(warnings);
         Built {
             table: self.table,
+            policy: self.policy,
             map: self.map,
             diagnostics: self.diagnostics,
         }

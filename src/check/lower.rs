@@ -41,6 +41,7 @@ const SERVICE_KEYWORDS: &[&str] = &[
     "upper",
     "lower",
     "server",
+    "drain",
 ];
 const SERVER_KEYWORDS: &[&str] = &["forward", "weight", "upper", "lower"];
 const SYNC_OPTIONS: &[&str] = &["interface", "syncid", "maxlen", "group", "port", "ttl"];
@@ -88,6 +89,11 @@ impl Lowerer<'_> {
         match &item.kind {
             ItemKind::Define { name, value } => self.define(name, value),
             ItemKind::Include { path } => self.include(file, path),
+            ItemKind::Drain(v) => {
+                if let Some(drain) = self.drain(v) {
+                    self.builder.set_drain(None, drain);
+                }
+            }
             ItemKind::Timeouts(block) => self.timeouts(block),
             ItemKind::Defense(block) => self.settings(block, true),
             ItemKind::Sysctl(block) => self.settings(block, false),
@@ -236,6 +242,31 @@ impl Lowerer<'_> {
 
     fn duration(&mut self, v: &Value) -> Option<Spanned<u64>> {
         self.typed(v, values::duration)
+    }
+
+    /// `off`, or the longest wait: a duration from 1 second to 31 days.
+    fn drain(&mut self, v: &Value) -> Option<Spanned<Drain>> {
+        let (text, _) = self.resolve(v)?;
+        if text == "off" {
+            return Some(Spanned::new(Drain::Off, v.span));
+        }
+        let secs = self.duration(v)?;
+        if secs.value == 0 {
+            let d = Diagnostic::error(Code::OutOfRange, v.span, "a drain of 0 seconds")
+                .label("0 is no deadline")
+                .help(
+                    "write `drain off` to delete removed servers at once, or a duration like 10m",
+                );
+            self.report(d);
+            return None;
+        }
+        let secs = self.builder.report_result(values::in_range(
+            secs,
+            1,
+            MAX_TIMEOUT.into(),
+            "the drain",
+        ))?;
+        Some(Spanned::new(Drain::For(secs as u32), v.span))
     }
 
     fn timeouts(&mut self, block: &Block) {
@@ -665,6 +696,7 @@ impl Lowerer<'_> {
         let mut seen = Vec::new();
         let mut defaults = ServerDefaults::default();
         let mut servers = Vec::new();
+        let mut drain = None;
         for stmt in &decl.stmts {
             let name = stmt_name(&stmt.kind);
             if let Some(name) = name.filter(|n| *n != "server") {
@@ -716,6 +748,7 @@ impl Lowerer<'_> {
                         spec.one_packet = Some(stmt.span);
                     }
                 }
+                StmtKind::Drain(v) => drain = self.drain(v),
                 StmtKind::Forward(_)
                 | StmtKind::Weight(_)
                 | StmtKind::Upper(_)
@@ -769,6 +802,9 @@ impl Lowerer<'_> {
         if self.builder.add_service(&spec) {
             for server in &server_specs {
                 self.builder.add_server(spec.key, server);
+            }
+            if let Some(drain) = drain {
+                self.builder.set_drain(Some(spec.key.value), drain);
             }
         }
     }
@@ -973,6 +1009,7 @@ fn stmt_name(kind: &StmtKind) -> Option<&'static str> {
         StmtKind::Upper(_) => "upper",
         StmtKind::Lower(_) => "lower",
         StmtKind::Server(_) => "server",
+        StmtKind::Drain(_) => "drain",
         StmtKind::Unknown { .. } => return None,
     })
 }

@@ -2,6 +2,7 @@
 //! includes, and every rule the kernel and ipvsadm enforce.
 
 pub mod builder;
+pub mod drain;
 pub mod lower;
 pub mod suggest;
 pub mod values;

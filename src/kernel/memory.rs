@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{Kernel, KernelError, Op};
+use super::{Kernel, KernelError, Load, Loads, Op};
 use crate::model::*;
 
 /// The sysctl values of a fresh network namespace (Debian's 6.1 kernel).
@@ -46,6 +46,8 @@ pub struct MemoryKernel {
     schedulers: BTreeSet<Scheduler>,
     /// Network interfaces a sync daemon can use, with their MTU.
     interfaces: BTreeMap<String, u32>,
+    /// Connections held by servers, as tests set them; a server not listed has none.
+    loads: Loads,
 }
 
 impl Default for MemoryKernel {
@@ -66,7 +68,13 @@ impl MemoryKernel {
             },
             schedulers: Scheduler::ALL.into_iter().collect(),
             interfaces: [("lo".to_string(), 65536), ("eth0".to_string(), 1500)].into(),
+            loads: Loads::new(),
         }
+    }
+
+    /// Server `server` of `service` now holds these connections (a test's clients).
+    pub fn set_load(&mut self, service: ServiceKey, server: ServerKey, load: Load) {
+        self.loads.insert((service, server), load);
     }
 
     /// Only these schedulers load (a kernel without, say, `ip_vs_twos`).
@@ -245,7 +253,29 @@ impl Kernel for MemoryKernel {
 
     fn apply(&mut self, op: &Op) -> Result<(), KernelError> {
         self.apply_op(op)
-            .map_err(|errno| KernelError::refused(op, errno))
+            .map_err(|errno| KernelError::refused(op, errno))?;
+        // A deleted server's connections go with it (as far as its counters tell).
+        let table = &self.table;
+        self.loads.retain(|(service, server), _| {
+            table
+                .services
+                .get(service)
+                .is_some_and(|s| s.servers.contains_key(server))
+        });
+        Ok(())
+    }
+
+    fn loads(&mut self, services: &[ServiceKey]) -> Result<Loads, KernelError> {
+        let mut out = Loads::new();
+        for key in services {
+            if let Some(service) = self.table.services.get(key) {
+                for server in service.servers.keys() {
+                    let load = self.loads.get(&(*key, *server)).copied();
+                    out.insert((*key, *server), load.unwrap_or_default());
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

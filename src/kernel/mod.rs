@@ -11,7 +11,36 @@ pub use error::KernelError;
 pub use memory::MemoryKernel;
 pub use op::Op;
 
-use crate::model::Table;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{ServerKey, ServiceKey, Table};
+
+/// What still holds a real server: its connection entries as the kernel counts them
+/// (`ipvsadm -L -n` and `--persistent-conn`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Load {
+    /// ActiveConn: established connections.
+    pub active: u32,
+    /// InActConn: entries in any other state, closed ones in TIME_WAIT included.
+    pub inactive: u32,
+    /// PersistConn: persistence templates that send their clients back to the server.
+    pub persistent: u32,
+    /// Of `inactive`, the entries of connections that are over (TIME_WAIT, CLOSE): the kernel
+    /// keeps a closed TCP connection for two minutes, but it carries nothing any more.
+    pub closing: u32,
+}
+
+impl Load {
+    /// The connections a drain waits for.
+    pub fn left(&self) -> u32 {
+        self.active + self.persistent + self.inactive.saturating_sub(self.closing)
+    }
+}
+
+/// The load of each real server, by service.
+pub type Loads = BTreeMap<(ServiceKey, ServerKey), Load>;
 
 /// An IPVS table that can be read whole and changed one operation at a time.
 pub trait Kernel {
@@ -21,6 +50,10 @@ pub trait Kernel {
 
     /// One operation, as the kernel performs it: all or nothing.
     fn apply(&mut self, op: &Op) -> Result<(), KernelError>;
+
+    /// The load of every real server of `services` (a service the kernel does not have has
+    /// none).
+    fn loads(&mut self, services: &[ServiceKey]) -> Result<Loads, KernelError>;
 
     /// Several operations in order, each on its own (a refused one does not stop the rest);
     /// one result per operation. The netlink kernel keeps many requests in flight.

@@ -48,10 +48,10 @@ use super::packet::{
     IPVS_SVC_ATTR_PE_NAME, IPVS_SVC_ATTR_PORT, IPVS_SVC_ATTR_PROTOCOL, IPVS_SVC_ATTR_SCHED_NAME,
     IPVS_SVC_ATTR_STATS, IPVS_SVC_ATTR_STATS64, IPVS_SVC_ATTR_TIMEOUT,
 };
-use super::{Kernel, KernelError, Op};
+use super::{Kernel, KernelError, Load, Loads, Op};
 use crate::model::{
-    Daemon, DaemonState, DumpedService, Family, Forward, Server, ServerKey, Service, Sysctl,
-    SysctlValue, Table, Timeouts,
+    Daemon, DaemonState, DumpedService, Family, Forward, Server, ServerKey, Service, ServiceKey,
+    Sysctl, SysctlValue, Table, Timeouts,
 };
 
 /// Where the IPVS sysctls live.
@@ -1054,6 +1054,29 @@ impl Kernel for NetlinkKernel {
 
     fn apply_batch(&mut self, ops: &[Op]) -> Vec<Result<(), KernelError>> {
         self.send_batch(ops)
+    }
+
+    fn loads(&mut self, services: &[ServiceKey]) -> Result<Loads, KernelError> {
+        let mut out = Loads::new();
+        for key in services {
+            let doing = format!("list the real servers of service {key}");
+            let dests = self
+                .dump(packet::get_dests(key))
+                .and_then(|r| r.parse())
+                .map_err(|f| f.into_read_error(&doing))?;
+            for dest in &dests {
+                let (server, counters) = packet::parse_dest_reply(dest, key.family())
+                    .map_err(|e| Failure::decode(e).into_read_error(&doing))?;
+                let load = Load {
+                    active: counters.active_conns,
+                    inactive: counters.inactive_conns,
+                    persistent: counters.persistent_conns,
+                    closing: 0,
+                };
+                out.insert((*key, server.key), load);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -42,6 +42,15 @@ pub const TOP_LEVEL: &[Word] = &[
          relative to this file; a file may not include itself, directly or through others.",
     ),
     w(
+        "drain",
+        "statement",
+        "drain DURATION | off",
+        "How a real server that leaves the file goes, for every service that does not say: its \
+         weight becomes 0 at once and it is deleted when its connections are gone or after \
+         DURATION, whichever comes first. `off` deletes it at once. Default: 15m for TCP, SCTP \
+         and firewall marks, off for UDP.",
+    ),
+    w(
         "timeouts",
         "statement",
         "timeouts { tcp D; tcpfin D; udp D }",
@@ -143,6 +152,14 @@ pub const SERVICE: &[Word] = &[
         "lower N",
         "Takes new connections again once the server is below N active ones (`ipvsadm -y`); \
          needs `upper`.",
+    ),
+    w(
+        "drain",
+        "service statement",
+        "drain DURATION | off",
+        "How this service's real servers leave when they are removed from the file: weight 0 \
+         at once, deleted when their connections are gone or after DURATION. `off` deletes at \
+         once.",
     ),
     w(
         "server",

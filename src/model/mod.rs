@@ -3,6 +3,7 @@
 //! the planner diffs two of them; the kernel layer reads it.
 
 mod daemon;
+mod drain;
 mod ipvsadm;
 mod keyed;
 pub mod language;
@@ -13,6 +14,7 @@ mod sysctl;
 mod table;
 
 pub use daemon::{Daemon, DaemonState};
+pub use drain::{Drain, DrainPolicy, DEFAULT_DRAIN};
 pub use ipvsadm::{ipvsadm_save, ipvsadm_save_ordered, DumpedService, SaveExtras};
 pub use scheduler::{SchedFlags, Scheduler};
 pub use server::{Checksum, Forward, Server, ServerKey, Tunnel};

@@ -45,6 +45,8 @@ pub enum ItemKind {
     Define { name: Text, value: Text },
     /// `include "PATH"`
     Include { path: Text },
+    /// `drain DURATION|off`: the file's default for servers that leave it.
+    Drain(Value),
     /// `timeouts { ... }`
     Timeouts(Block),
     /// `defense { ... }`
@@ -132,6 +134,8 @@ pub enum StmtKind {
     Lower(Value),
     /// `server ADDR [options]`
     Server(ServerDecl),
+    /// `drain DURATION|off`: how this service's servers leave.
+    Drain(Value),
     /// A word that starts no known statement or option, and what followed it.
     Unknown { word: Text, args: Vec<Text> },
 }

@@ -110,6 +110,7 @@ impl Formatter<'_> {
                 format!("define {} = {}", name.text, value.text)
             }
             ItemKind::Include { path } => format!("include \"{}\"", path.text),
+            ItemKind::Drain(v) => format!("drain {}", self.src(v.span)),
             ItemKind::Timeouts(b) => self.block("timeouts".into(), b, item),
             ItemKind::Defense(b) => self.block("defense".into(), b, item),
             ItemKind::Sysctl(b) => self.block("sysctl".into(), b, item),
@@ -211,6 +212,7 @@ impl Formatter<'_> {
             StmtKind::Netmask(m) => format!("netmask {}", self.src(m.span)),
             StmtKind::Pe(p) => format!("pe {}", p.text),
             StmtKind::OnePacket => "one-packet".into(),
+            StmtKind::Drain(v) => format!("drain {}", self.src(v.span)),
             StmtKind::Forward(f) => {
                 let mut s = format!("forward {}", f.method.text);
                 for w in &f.tunnel {

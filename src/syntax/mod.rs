@@ -21,7 +21,7 @@ pub const MAX_SYNTAX_ERRORS: usize = 20;
 /// The words that start a top-level statement; after a syntax error, parsing resumes at the next
 /// line that starts with one.
 pub const TOP_LEVEL: &[&str] = &[
-    "define", "include", "timeouts", "defense", "sysctl", "sync", "service",
+    "define", "include", "drain", "timeouts", "defense", "sysctl", "sync", "service",
 ];
 
 /// Parses a file. Parts after a syntax error are parsed again from the next top-level statement,

@@ -81,6 +81,10 @@ impl Builder {
                     path: self.text(&text),
                 }
             }
+            Rule::drain => {
+                inner.next();
+                ItemKind::Drain(self.value(inner.next().expect("drain value")))
+            }
             Rule::timeouts | Rule::defense | Rule::sysctl => {
                 inner.next();
                 let block = self.block(inner, span, one_line);
@@ -222,6 +226,10 @@ impl Builder {
                 StmtKind::Pe(self.text(&inner.next().expect("pe name")))
             }
             Rule::one_packet_stmt => StmtKind::OnePacket,
+            Rule::drain => {
+                inner.next();
+                StmtKind::Drain(self.value(inner.next().expect("drain value")))
+            }
             Rule::forward_stmt => {
                 inner.next();
                 let method = inner.next().expect("forward method");
