@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Table;
+use crate::plan::state::{State, STATE_VERSION};
 
 /// The directory of the lock and the journal: `$IPVSC_STATE_DIR`, or `/var/lib/ipvsc` (on
 /// disk, so that a journal outlives a power loss).
@@ -50,6 +51,40 @@ impl StateDir {
 
     fn journal_path(&self) -> PathBuf {
         self.path.join("journal.json")
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.path.join("state.json")
+    }
+
+    /// The drains and overrides recorded so far (none when nothing was ever recorded). Reading
+    /// needs no lock: the file is replaced whole.
+    pub fn read_state(&self) -> std::io::Result<State> {
+        let path = self.state_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) => return Err(e),
+        };
+        let invalid = |why: String| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {why}", path.display()),
+            )
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: u32,
+        }
+        let version: Version = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        if version.format_version != STATE_VERSION {
+            return Err(invalid(format!(
+                "format version {} is not the {STATE_VERSION} this ipvsc reads; use the ipvsc \
+                 that wrote it, or a newer one",
+                version.format_version
+            )));
+        }
+        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))
     }
 
     /// Takes the lock, waiting for another apply to finish.
@@ -99,17 +134,25 @@ impl Journal {
             source: source.to_string(),
             before: before.clone(),
         };
-        let path = self.dir.journal_path();
-        let tmp = path.with_extension("json.tmp");
-        let mut file = File::create(&tmp)?;
-        file.write_all(
-            serde_json::to_string(&entry)
-                .expect("a journal serializes")
-                .as_bytes(),
-        )?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        File::open(self.dir.path())?.sync_all()
+        let text = serde_json::to_string(&entry).expect("a journal serializes");
+        write_durably(&self.dir, &self.dir.journal_path(), text.as_bytes())
+    }
+
+    /// The drains and overrides recorded so far.
+    pub fn state(&self) -> std::io::Result<State> {
+        self.dir.read_state()
+    }
+
+    /// Records the drains and overrides, durably (only the lock's holder writes them).
+    pub fn save_state(&self, state: &State) -> std::io::Result<()> {
+        if state.drains.is_empty() && state.overrides.is_empty() {
+            return match std::fs::remove_file(self.dir.state_path()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
+        let text = serde_json::to_string_pretty(state).expect("a state serializes") + "\n";
+        write_durably(&self.dir, &self.dir.state_path(), text.as_bytes())
     }
 
     /// The transaction is over (done, or rolled back): forget it.
@@ -119,4 +162,15 @@ impl Journal {
             _ => Ok(()),
         }
     }
+}
+
+/// Replaces `path` (in `dir`) with `bytes`, on disk before it returns: written to a temporary
+/// file, synced, renamed over, and the directory synced.
+fn write_durably(dir: &StateDir, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    File::open(dir.path())?.sync_all()
 }

@@ -7,8 +7,9 @@ use crate::apply::{self, Failed, Journal, JournalEntry, Options, StateDir, Stopp
 use crate::diagnostic::{self, Style};
 use crate::kernel::netlink::NetlinkKernel;
 use crate::kernel::Kernel;
-use crate::model::Table;
-use crate::plan::{self, Plan, Scope};
+use crate::model::{Drain, DrainPolicy, Table};
+use crate::plan::state::{self, State};
+use crate::plan::{self, Live, Plan, Scope};
 use crate::source::{display_name, Sources};
 
 /// Exit status: the kernel refused an operation; everything done was undone.
@@ -19,6 +20,9 @@ pub const EXIT_ROLLBACK_FAILED: i32 = 6;
 pub const EXIT_PENDING: i32 = 7;
 /// Exit status: stopped by SIGINT or SIGTERM; everything done was undone.
 pub const EXIT_INTERRUPTED: i32 = 8;
+/// Exit status: stopped by SIGINT or SIGTERM while waiting for drains; the table is applied
+/// and the drains stay recorded for `ipvsc drain` or the next apply.
+pub const EXIT_DRAIN_INTERRUPTED: i32 = 9;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,6 +36,51 @@ pub struct Args {
     /// Print every change, not only the summary.
     #[arg(long, short)]
     verbose: bool,
+    /// Return once the table is applied, without waiting for removed servers to drain; the
+    /// drains are recorded and finished by `ipvsc drain` or the next apply.
+    #[arg(long)]
+    no_wait: bool,
+    #[command(flatten)]
+    drain: DrainArg,
+}
+
+/// `--drain`, for commands that plan.
+#[derive(clap::Args)]
+pub struct DrainArg {
+    /// How removed servers leave when the file does not say (an ipvsadm dump never does): a
+    /// deadline like 10m, or `off` to delete them at once.
+    #[arg(long, value_name = "DURATION|off", value_parser = parse_drain)]
+    drain: Option<Drain>,
+}
+
+impl DrainArg {
+    /// The file's policy, with this default where the file has none.
+    pub fn apply_to(&self, policy: &mut DrainPolicy) {
+        if policy.default.is_none() {
+            policy.default = self.drain;
+        }
+    }
+}
+
+fn parse_drain(text: &str) -> Result<Drain, String> {
+    if text == "off" {
+        return Ok(Drain::Off);
+    }
+    let span = crate::source::Span {
+        file: crate::source::FileId(0),
+        start: 0,
+        end: 0,
+    };
+    match crate::check::values::duration(text, span) {
+        Ok(0) => Err("0 is no deadline: write `off` to delete at once".to_string()),
+        Ok(secs) if secs <= u64::from(crate::model::MAX_TIMEOUT) => Ok(Drain::For(secs as u32)),
+        Ok(_) => Err("at most 31 days".to_string()),
+        Err(d) => Err(format!(
+            "{}{}",
+            d.message,
+            d.help.map(|h| format!(" ({h})")).unwrap_or_default()
+        )),
+    }
 }
 
 /// `IPVSC_TEST_FAIL_AT=K` makes operation K fail (for the rollback tests).
@@ -65,14 +114,16 @@ pub(crate) fn lock() -> Result<(Journal, Option<JournalEntry>), i32> {
     Ok((journal, pending))
 }
 
-/// `ipvsc apply`: make the kernel's table what the file says, all or nothing.
+/// `ipvsc apply`: make the kernel's table what the file says, all or nothing; then wait for the
+/// servers it removed to drain.
 pub fn run(args: Args, style: Style) -> i32 {
     let mut sources = Sources::new();
-    let desired =
+    let mut desired =
         match super::load_checked(&mut sources, &args.file, args.input.input_format, style) {
             Ok(c) => c,
             Err(code) => return code,
         };
+    args.drain.apply_to(&mut desired.policy);
     let options = match test_options() {
         Ok(o) => o,
         Err(code) => return code,
@@ -81,44 +132,118 @@ pub fn run(args: Args, style: Style) -> i32 {
         Ok(k) => k,
         Err(code) => return code,
     };
-    let journal = match lock() {
-        Ok((journal, None)) => journal,
-        Ok((_, Some(entry))) => {
-            eprintln!(
-                "ipvsc: an apply of {} (pid {}) was interrupted and the kernel's table may be half changed; \
-                 run `ipvsc recover` to put back the table it found",
-                entry.source, entry.pid
-            );
-            return EXIT_PENDING;
-        }
+    let journal = match lock_clean() {
+        Ok(journal) => journal,
         Err(code) => return code,
+    };
+    let recorded = match journal.state() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ipvsc: cannot read the recorded drains and overrides: {e}");
+            return EXIT_USAGE;
+        }
     };
     let current = match kernel.read() {
         Ok(t) => t,
         Err(e) => return super::kernel_failure(&e),
     };
-    let plan = plan::plan(&desired.table, &desired.map, &current, args.scope);
+    let leaving = plan::leaving(&desired.table, &current, &recorded);
+    let loads = match kernel.loads(&leaving) {
+        Ok(l) => l,
+        Err(e) => return super::kernel_failure(&e),
+    };
+    let live = Live {
+        policy: &desired.policy,
+        loads: Some(&loads),
+        state: &recorded,
+        now: state::now(),
+    };
+    let plan = plan::plan_live(&desired.table, &desired.map, &current, args.scope, &live);
     if args.verbose {
         print!("{}", plan::render(&plan, &sources));
     } else {
+        for note in &plan.notes {
+            eprintln!("note: {note}");
+        }
         println!("{}", plan::summary(&plan));
     }
-    if plan.is_empty() {
+    if !plan.is_empty() {
+        let source = display_name(&args.file);
+        let started = Instant::now();
+        match transaction(
+            &mut kernel,
+            &journal,
+            &source,
+            &current,
+            &plan,
+            options,
+            |failed| report_failure(failed, &plan, &sources, style),
+        ) {
+            Ok(n) => {
+                let (add, change, remove) = plan.counts();
+                let drain = match plan.drain_count() {
+                    0 => String::new(),
+                    n => format!(", {n} draining"),
+                };
+                println!(
+                    "Applied: {add} added, {change} changed, {remove} removed{drain} ({n} kernel operations in {:.2} s).",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Err(code) => return code,
+        }
+    } else if let Err(code) = save_state(&journal, &plan.state) {
+        return code;
+    }
+    drop(journal);
+    if plan.state.drains.is_empty() {
         return EXIT_OK;
     }
-    let source = display_name(&args.file);
-    transaction(
-        &mut kernel,
-        &journal,
-        &source,
-        &current,
-        &plan,
-        options,
-        |failed| report_failure(failed, &plan, &sources, style),
-    )
+    if args.no_wait {
+        println!(
+            "{} server{} draining: `ipvsc drain --wait` (or the next apply) finishes {}.",
+            plan.state.drains.len(),
+            if plan.state.drains.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            if plan.state.drains.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        );
+        return EXIT_OK;
+    }
+    super::drain::wait(&mut kernel)
 }
 
-/// Runs `plan` under the journal; prints what was done, or hands the failure to `report`.
+/// The lock, refusing to go on after an interrupted apply.
+pub(crate) fn lock_clean() -> Result<Journal, i32> {
+    match lock()? {
+        (journal, None) => Ok(journal),
+        (_, Some(entry)) => {
+            eprintln!(
+                "ipvsc: an apply of {} (pid {}) was interrupted and the kernel's table may be half changed; \
+                 run `ipvsc recover` to put back the table it found",
+                entry.source, entry.pid
+            );
+            Err(EXIT_PENDING)
+        }
+    }
+}
+
+/// Records drains and overrides; an error is said, with the exit status.
+pub(crate) fn save_state(journal: &Journal, state: &State) -> Result<(), i32> {
+    journal.save_state(state).map_err(|e| {
+        eprintln!("ipvsc: cannot record the drains and overrides: {e}");
+        EXIT_USAGE
+    })
+}
+
+/// Runs `plan` under the journal and records its drains and overrides; gives the number of
+/// operations done, or the exit status once `report` said what failed.
 pub(crate) fn transaction(
     kernel: &mut NetlinkKernel,
     journal: &Journal,
@@ -127,13 +252,12 @@ pub(crate) fn transaction(
     plan: &Plan,
     options: Options,
     report: impl FnOnce(&Failed) -> i32,
-) -> i32 {
+) -> Result<usize, i32> {
     if let Err(e) = journal.begin(source, current) {
         eprintln!("ipvsc: cannot write the journal, so nothing was changed: {e}");
-        return EXIT_USAGE;
+        return Err(EXIT_USAGE);
     }
     apply::catch_signals();
-    let started = Instant::now();
     let show_progress = std::io::stderr().is_terminal() && plan.op_count() > apply::BATCH;
     let mut progress = |done: usize, total: usize| {
         if show_progress {
@@ -145,13 +269,11 @@ pub(crate) fn transaction(
     };
     match apply::execute(kernel, current, plan, options, &mut progress) {
         Ok(n) => {
+            // The state goes to disk before the journal goes: a crash in between leaves the
+            // journal, and `recover` puts back the table the recorded state was made for.
+            save_state(journal, &plan.state)?;
             let _ = journal.end();
-            let (add, change, remove) = plan.counts();
-            println!(
-                "Applied: {add} added, {change} changed, {remove} removed ({n} kernel operations in {:.2} s).",
-                started.elapsed().as_secs_f64()
-            );
-            EXIT_OK
+            Ok(n)
         }
         Err(failed) => {
             if show_progress {
@@ -160,7 +282,7 @@ pub(crate) fn transaction(
             if failed.rollback.failures.is_empty() {
                 let _ = journal.end();
             }
-            report(&failed)
+            Err(report(&failed))
         }
     }
 }

@@ -3,6 +3,7 @@
 mod apply;
 mod check;
 mod convert;
+mod drain;
 mod fmt;
 mod list;
 mod lsp;
@@ -81,6 +82,8 @@ enum Command {
     Apply(apply::Args),
     /// Put back the table an interrupted apply found, from its journal (needs root).
     Recover,
+    /// Finish the drains of removed servers that are due, and list the others (needs root).
+    Drain(drain::Args),
     /// Show the kernel's table, like `ipvsadm -L -n` (needs root).
     List(list::Args),
     /// Reset the kernel's counters, of one service or all, like `ipvsadm -Z` (needs root).
@@ -138,6 +141,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => plan::run(args, style),
         Command::Apply(args) => apply::run(args, style),
         Command::Recover => recover::run(),
+        Command::Drain(args) => drain::run(args),
         Command::Lsp(args) => lsp::run(args),
         Command::Zero(args) => zero::run(args),
         Command::Clear => apply_one(crate::kernel::Op::Flush),

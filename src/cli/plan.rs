@@ -3,11 +3,12 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{InputArgs, EXIT_OK};
-use crate::compiler::InputFormat;
+use crate::compiler::{Compiled, InputFormat};
 use crate::diagnostic::Style;
 use crate::kernel::Kernel;
 use crate::model::Table;
-use crate::plan::{self, Plan, Scope};
+use crate::plan::state::{self, State};
+use crate::plan::{self, Live, Plan, Scope};
 use crate::source::Sources;
 
 /// Exit status of `plan --detailed-exitcode` when there are changes.
@@ -38,21 +39,40 @@ pub struct Args {
     /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on errors.
     #[arg(long)]
     detailed_exitcode: bool,
+    #[command(flatten)]
+    drain: super::apply::DrainArg,
 }
 
 /// `ipvsc plan`: what `apply` would do, as a reviewer reads it.
 pub fn run(args: Args, style: Style) -> i32 {
     let mut sources = Sources::new();
-    let desired =
+    let mut desired =
         match super::load_checked(&mut sources, &args.file, args.input.input_format, style) {
             Ok(c) => c,
             Err(code) => return code,
         };
-    let current = match current_table(args.from.as_deref(), style) {
-        Ok(t) => t,
-        Err(code) => return code,
+    args.drain.apply_to(&mut desired.policy);
+    let plan = match args.from.as_deref() {
+        // A saved table has no connections and no recorded drains: every leaving server that
+        // drains is shown draining.
+        Some(from) => {
+            let current = match saved_table(from, style) {
+                Ok(t) => t,
+                Err(code) => return code,
+            };
+            let live = Live {
+                policy: &desired.policy,
+                loads: None,
+                state: &State::default(),
+                now: state::now(),
+            };
+            plan::plan_live(&desired.table, &desired.map, &current, args.scope, &live)
+        }
+        None => match live_plan(&desired, args.scope) {
+            Ok(plan) => plan,
+            Err(code) => return code,
+        },
     };
-    let plan = plan::plan(&desired.table, &desired.map, &current, args.scope);
     match args.format {
         PlanFormat::Text => print!("{}", plan::render(&plan, &sources)),
         PlanFormat::Json => print!("{}", plan::render_json(&plan, &sources)),
@@ -68,16 +88,37 @@ fn exit_status(plan: &Plan, detailed: bool) -> i32 {
     }
 }
 
-/// The table to compare with: a dump, nothing, or the kernel's.
-fn current_table(from: Option<&str>, style: Style) -> Result<Table, i32> {
+/// The table to compare with: a dump, or nothing.
+fn saved_table(from: &str, style: Style) -> Result<Table, i32> {
     match from {
-        Some("empty") => Ok(crate::kernel::MemoryKernel::new()
+        "empty" => Ok(crate::kernel::MemoryKernel::new()
             .read()
             .expect("the in-memory kernel reads")),
-        Some(dump) => super::load_clean(std::path::Path::new(dump), InputFormat::Auto, style),
-        None => {
-            let mut kernel = super::open_netlink()?;
-            kernel.read().map_err(|e| super::kernel_failure(&e))
-        }
+        dump => super::load_clean(std::path::Path::new(dump), InputFormat::Auto, style),
     }
+}
+
+/// The plan against the kernel, with its servers' connections and the recorded drains and
+/// overrides.
+fn live_plan(desired: &Compiled, scope: Scope) -> Result<Plan, i32> {
+    let mut kernel = super::open_netlink()?;
+    let current = kernel.read().map_err(|e| super::kernel_failure(&e))?;
+    let recorded = super::drain::recorded()?;
+    let leaving = plan::leaving(&desired.table, &current, &recorded);
+    let loads = kernel
+        .loads(&leaving)
+        .map_err(|e| super::kernel_failure(&e))?;
+    let live = Live {
+        policy: &desired.policy,
+        loads: Some(&loads),
+        state: &recorded,
+        now: state::now(),
+    };
+    Ok(plan::plan_live(
+        &desired.table,
+        &desired.map,
+        &current,
+        scope,
+        &live,
+    ))
 }

@@ -2,9 +2,12 @@
 //! that the kernel accepts one after the other and that leaves exactly the desired table, with
 //! nothing done for what already matches.
 
-mod render;
+mod drain;
+pub mod render;
 mod simulate;
+pub mod state;
 
+pub use drain::{finish_drains, leaving, plan_live, Draining, Live};
 pub use render::{render, render_json, summary};
 pub use simulate::{inverse, simulate};
 
@@ -39,6 +42,8 @@ pub enum Action {
     Remove,
     /// `-/+`: cannot be changed in place.
     Replace,
+    /// `~-`: weight 0 now, removed once its connections are gone or at its deadline.
+    Drain,
 }
 
 impl Action {
@@ -48,6 +53,7 @@ impl Action {
             Action::Change => "~",
             Action::Remove => "-",
             Action::Replace => "-/+",
+            Action::Drain => "~-",
         }
     }
 }
@@ -129,6 +135,14 @@ pub struct Change {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub changes: Vec<Change>,
+    /// Drains still under way once the plan is done (from earlier runs).
+    pub draining: Vec<Draining>,
+    /// What an operator should know: overrides kept or dropped, drains dropped, settings that
+    /// defeat a drain.
+    pub notes: Vec<String>,
+    /// The drains and overrides to record once the plan is done.
+    #[serde(skip)]
+    pub state: state::State,
 }
 
 impl Plan {
@@ -147,12 +161,22 @@ impl Plan {
         self.changes.iter().map(|c| c.ops.len()).sum()
     }
 
+    /// Servers (or services) that start to drain.
+    pub fn drain_count(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Drain)
+            .count()
+    }
+
     /// (to add, to change, to remove); a replacement counts as one add and one remove. A
     /// replaced sync daemon is two changes, its stop and, later, its start: it counts once.
+    /// Drains are counted by [`Plan::drain_count`].
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut counts = (0, 0, 0);
         for c in &self.changes {
             match c.action {
+                Action::Drain => {}
                 Action::Add => counts.0 += 1,
                 Action::Change => counts.1 += 1,
                 Action::Remove => counts.2 += 1,
@@ -463,7 +487,10 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
     changes.extend(removals);
     changes.extend(updates);
     changes.extend(starts);
-    Plan { changes }
+    Plan {
+        changes,
+        ..Plan::default()
+    }
 }
 
 /// A service's settings without its servers: what ADD/SET_SERVICE carry.

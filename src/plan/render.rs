@@ -21,11 +21,57 @@ pub fn summary(plan: &Plan) -> String {
         return "No changes: the kernel's table already matches.".to_string();
     }
     let (add, change, remove) = plan.counts();
+    let drain = match plan.drain_count() {
+        0 => String::new(),
+        n => format!(", {n} to drain"),
+    };
     let ops = plan.op_count();
     format!(
-        "Plan: {add} to add, {change} to change, {remove} to remove ({ops} kernel operation{}).",
+        "Plan: {add} to add, {change} to change, {remove} to remove{drain} ({ops} kernel operation{}).",
         if ops == 1 { "" } else { "s" }
     )
+}
+
+/// `4m10s`, `15m`, `0s`: a duration as the language writes it.
+pub fn duration(secs: u64) -> String {
+    let secs = u32::try_from(secs).unwrap_or(u32::MAX);
+    if secs == 0 {
+        return "0s".to_string();
+    }
+    let (m, s) = (secs / 60, secs % 60);
+    if m > 0 && s > 0 {
+        format!("{m}m{s}s")
+    } else {
+        crate::model::language::duration(secs)
+    }
+}
+
+/// The drains under way, one line each, and what an operator should know.
+fn aside(plan: &Plan, out: &mut String) {
+    if !plan.draining.is_empty() {
+        let _ = writeln!(out, "Still draining (from an earlier apply):");
+        for d in &plan.draining {
+            let left = match d.connections {
+                Some(1) => "1 connection left".to_string(),
+                Some(n) => format!("{n} connections left"),
+                None => "connections unknown".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "    server {} of service {}: {left}, {} to its deadline",
+                d.server,
+                d.service,
+                duration(d.seconds_left)
+            );
+        }
+        out.push('\n');
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    if !plan.notes.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// The plan as text.
@@ -62,7 +108,11 @@ pub fn render(plan: &Plan, sources: &Sources) -> String {
             }
             _ => {
                 for f in fields.iter() {
-                    let _ = writeln!(out, "      {}: {} → {}", f.name, f.old, f.new);
+                    if f.old.is_empty() {
+                        let _ = writeln!(out, "      {}: {}", f.name, f.new);
+                    } else {
+                        let _ = writeln!(out, "      {}: {} → {}", f.name, f.old, f.new);
+                    }
                 }
             }
         }
@@ -70,6 +120,7 @@ pub fn render(plan: &Plan, sources: &Sources) -> String {
     if !out.is_empty() {
         out.push('\n');
     }
+    aside(plan, &mut out);
     out.push_str(&summary(plan));
     out.push('\n');
     out
@@ -82,23 +133,34 @@ struct JsonChange<'a> {
     location: Option<String>,
 }
 
+/// The version of `plan --format json`.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
 #[derive(Serialize)]
 struct JsonPlan<'a> {
+    format_version: u32,
     add: usize,
     change: usize,
     remove: usize,
+    drain: usize,
     operations: usize,
     changes: Vec<JsonChange<'a>>,
+    draining: &'a [super::Draining],
+    notes: &'a [String],
 }
 
 /// The plan as JSON, for tools.
 pub fn render_json(plan: &Plan, sources: &Sources) -> String {
     let (add, change, remove) = plan.counts();
     let json = JsonPlan {
+        format_version: PLAN_FORMAT_VERSION,
         add,
         change,
         remove,
+        drain: plan.drain_count(),
         operations: plan.op_count(),
+        draining: &plan.draining,
+        notes: &plan.notes,
         changes: plan
             .changes
             .iter()

@@ -1,0 +1,184 @@
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use super::apply::{lock_clean, save_state, transaction, EXIT_DRAIN_INTERRUPTED};
+use super::{EXIT_OK, EXIT_USAGE};
+use crate::apply::{self, Options};
+use crate::kernel::netlink::NetlinkKernel;
+use crate::kernel::Kernel;
+use crate::plan::render::duration;
+use crate::plan::state::{self, State};
+use crate::plan::{self, Draining};
+
+/// How often a waiting run looks at the drains' connections.
+const POLL: Duration = Duration::from_secs(2);
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Wait until every drain is finished, instead of finishing those that are due and
+    /// returning.
+    #[arg(long)]
+    wait: bool,
+}
+
+/// `ipvsc drain`: finish the drains whose servers have no connections left or whose deadline
+/// passed, and list the others; `--wait` until all are finished.
+pub fn run(args: Args) -> i32 {
+    let mut kernel = match super::open_netlink() {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    if args.wait {
+        return wait(&mut kernel);
+    }
+    match finish(&mut kernel, true) {
+        Ok(left) if left.is_empty() => {
+            println!("Nothing is draining.");
+            EXIT_OK
+        }
+        Ok(left) => {
+            for d in &left {
+                println!("{}", line(d));
+            }
+            EXIT_OK
+        }
+        Err(code) => code,
+    }
+}
+
+fn line(d: &Draining) -> String {
+    let left = match d.connections {
+        Some(1) => "1 connection left".to_string(),
+        Some(n) => format!("{n} connections left"),
+        None => "connections unknown".to_string(),
+    };
+    format!(
+        "draining: server {} of service {}: {left}, {} to its deadline",
+        d.server,
+        d.service,
+        duration(d.seconds_left)
+    )
+}
+
+/// Under the lock: deletes the drained servers that are due, records the rest, and gives the
+/// drains still under way.
+fn finish(kernel: &mut NetlinkKernel, verbose: bool) -> Result<Vec<Draining>, i32> {
+    let journal = lock_clean()?;
+    let recorded = journal.state().map_err(|e| {
+        eprintln!("ipvsc: cannot read the recorded drains: {e}");
+        EXIT_USAGE
+    })?;
+    if recorded.drains.is_empty() {
+        return Ok(Vec::new());
+    }
+    let current = kernel.read().map_err(|e| super::kernel_failure(&e))?;
+    let services: Vec<_> = recorded.drains.iter().map(|r| r.service).collect();
+    let loads = kernel
+        .loads(&services)
+        .map_err(|e| super::kernel_failure(&e))?;
+    let plan = plan::finish_drains(&current, &recorded, Some(&loads), state::now());
+    for note in &plan.notes {
+        eprintln!("note: {note}");
+    }
+    if plan.is_empty() {
+        if plan.state != recorded {
+            save_state(&journal, &plan.state)?;
+        }
+    } else {
+        if verbose {
+            print!("{}", plan::render(&plan, &crate::source::Sources::new()));
+        }
+        transaction(
+            kernel,
+            &journal,
+            "ipvsc drain",
+            &current,
+            &plan,
+            Options::default(),
+            |failed| {
+                let code = match &failed.stopped {
+                    apply::Stopped::Refused { error, .. } => {
+                        eprintln!("ipvsc: {error}");
+                        super::apply::EXIT_REFUSED
+                    }
+                    apply::Stopped::Interrupted { .. } => super::apply::EXIT_INTERRUPTED,
+                };
+                super::apply::rollback_outcome(failed, code)
+            },
+        )?;
+        for change in &plan.changes {
+            eprintln!("drained: {}", change.subject);
+        }
+    }
+    Ok(plan.draining)
+}
+
+/// Waits until every recorded drain is finished, finishing each as it becomes due, with a
+/// progress line. SIGINT/SIGTERM stops the wait and leaves the drains recorded.
+pub fn wait(kernel: &mut NetlinkKernel) -> i32 {
+    apply::catch_signals();
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_print = None::<(Instant, usize)>;
+    loop {
+        let left = match finish(kernel, false) {
+            Ok(left) => left,
+            Err(code) => return code,
+        };
+        if left.is_empty() {
+            if terminal {
+                eprint!("\r\x1b[K");
+            }
+            println!("Drained: no server is draining any more.");
+            return EXIT_OK;
+        }
+        let status = progress(&left);
+        let due = last_print
+            .is_none_or(|(at, n)| n != left.len() || at.elapsed() >= Duration::from_secs(30));
+        if terminal {
+            eprint!("\r\x1b[K{status}");
+        } else if due {
+            eprintln!("{status}");
+            last_print = Some((Instant::now(), left.len()));
+        }
+        let until = Instant::now() + POLL;
+        while Instant::now() < until {
+            if apply::interrupted() {
+                if terminal {
+                    eprintln!();
+                }
+                eprintln!(
+                    "ipvsc: interrupted while waiting; the table is applied and {} server{} \
+                     stay{} at weight 0, recorded: run `ipvsc drain --wait` (or apply again) to \
+                     finish, or `ipvsc drain` to see them",
+                    left.len(),
+                    if left.len() == 1 { "" } else { "s" },
+                    if left.len() == 1 { "s" } else { "" },
+                );
+                return EXIT_DRAIN_INTERRUPTED;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// `draining: 2 servers, 5 connections left, 12m30s to the last deadline`
+fn progress(left: &[Draining]) -> String {
+    let conns: Option<u32> = left.iter().map(|d| d.connections).sum();
+    let latest = left.iter().map(|d| d.seconds_left).max().unwrap_or(0);
+    format!(
+        "draining: {} server{}, {} connection{} left, {} to the last deadline",
+        left.len(),
+        if left.len() == 1 { "" } else { "s" },
+        conns.map_or("?".to_string(), |n| n.to_string()),
+        if conns == Some(1) { "" } else { "s" },
+        duration(latest)
+    )
+}
+
+/// The drains recorded, for `plan` and `overrides` (no lock: the file is replaced whole).
+pub fn recorded() -> Result<State, i32> {
+    crate::apply::StateDir::new().read_state().map_err(|e| {
+        eprintln!("ipvsc: cannot read the recorded drains and overrides: {e}");
+        EXIT_USAGE
+    })
+}

@@ -1,0 +1,464 @@
+//! Removals that keep connections: a server that leaves the file is set to weight 0 and
+//! deleted only when its connections are gone or its deadline passes; drains recorded by an
+//! earlier apply are finished, restored or dropped; operators' overrides are kept.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::state::{DrainRecord, State};
+use super::{plan, Action, Change, Field, Fields, Plan, Scope, Subject};
+use crate::kernel::{Load, Loads, Op};
+use crate::model::*;
+use crate::source::SourceMap;
+
+/// What a plan needs besides the two tables.
+pub struct Live<'a> {
+    /// How the servers of each service leave.
+    pub policy: &'a DrainPolicy,
+    /// The load of the servers that may leave; `None` when it cannot be known (a plan against a
+    /// dump): every such server then counts as busy.
+    pub loads: Option<&'a Loads>,
+    /// Drains and overrides recorded by earlier runs.
+    pub state: &'a State,
+    /// Seconds since the epoch.
+    pub now: u64,
+}
+
+/// A drain still under way once the plan is done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Draining {
+    pub service: ServiceKey,
+    pub server: ServerKey,
+    /// Connections left; `None` when not known.
+    pub connections: Option<u32>,
+    /// Seconds since the epoch when it is deleted whatever its connections.
+    pub deadline: u64,
+    pub seconds_left: u64,
+}
+
+fn server_of(table: &Table, key: &(ServiceKey, ServerKey)) -> Option<Server> {
+    table.services.get(&key.0)?.servers.get(&key.1).copied()
+}
+
+fn describe_load(left: Option<u32>) -> String {
+    match left {
+        None => "its connections".to_string(),
+        Some(1) => "its 1 connection".to_string(),
+        Some(n) => format!("its {n} connections"),
+    }
+}
+
+/// The value of a switch after the plan: the file's, else the kernel's.
+fn sysctl_after(desired: &Table, current: &Table, sysctl: Sysctl) -> Option<i64> {
+    match desired
+        .sysctls
+        .get(&sysctl)
+        .or(current.sysctls.get(&sysctl))
+    {
+        Some(SysctlValue::Int(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+/// The changes from `current` to `desired`, with removals drained as `live.policy` says,
+/// drains of earlier runs finished where their servers are done, and overrides kept.
+pub fn plan_live(
+    desired: &Table,
+    map: &SourceMap,
+    current: &Table,
+    scope: Scope,
+    live: &Live,
+) -> Plan {
+    let mut notes = Vec::new();
+    let mut state = State::default();
+    let load = |key: &(ServiceKey, ServerKey)| -> Option<Load> {
+        live.loads.map(|l| l.get(key).copied().unwrap_or_default())
+    };
+
+    // Overrides: the file's weight gives way to the operator's.
+    let mut want = std::borrow::Cow::Borrowed(desired);
+    for o in &live.state.overrides {
+        let declared = desired.services.contains_key(&o.service);
+        match want
+            .to_mut()
+            .services
+            .get_mut(&o.service)
+            .and_then(|s| s.servers.get_mut(&o.server))
+        {
+            Some(server) => {
+                notes.push(format!(
+                    "server {} of service {} stays {} (an override); the file says weight {}: \
+                     `ipvsc enable` gives it back",
+                    o.server,
+                    o.service,
+                    o.describe(),
+                    server.weight
+                ));
+                let mut kept = o.clone();
+                kept.file_weight = server.weight;
+                server.weight = o.weight;
+                state.overrides.push(kept);
+            }
+            None if scope == Scope::Declared && !declared => state.overrides.push(o.clone()),
+            None => notes.push(format!(
+                "the override of server {} of service {} ({}) is dropped: the file no longer has \
+                 that server",
+                o.server,
+                o.service,
+                o.describe()
+            )),
+        }
+    }
+    let want: &Table = &want;
+
+    // Drains of earlier runs.
+    let mut hidden: BTreeSet<(ServiceKey, ServerKey)> = BTreeSet::new();
+    let mut finishing: Vec<(&DrainRecord, Option<u32>)> = Vec::new();
+    let mut draining = Vec::new();
+    for rec in &live.state.drains {
+        let key = rec.key();
+        let wanted = server_of(want, &key).is_some();
+        match server_of(current, &key) {
+            None => {
+                notes.push(format!(
+                    "the drain of server {} of service {} is over: someone else deleted it",
+                    key.1, key.0
+                ));
+                continue;
+            }
+            Some(have) if have != rec.server => {
+                notes.push(format!(
+                    "the drain of server {} of service {} is dropped: someone else changed it \
+                     (weight {}); it is left as it is",
+                    key.1, key.0, have.weight
+                ));
+                if !wanted {
+                    hidden.insert(key);
+                }
+                continue;
+            }
+            Some(_) => {}
+        }
+        if wanted {
+            notes.push(format!(
+                "server {} of service {} is back in the file while draining: its weight is \
+                 restored, its connections and counters stay",
+                key.1, key.0
+            ));
+            continue;
+        }
+        let left = load(&key).map(|l| l.left());
+        if left == Some(0) || live.now >= rec.deadline {
+            finishing.push((rec, left));
+        } else {
+            hidden.insert(key);
+            let mut rec = rec.clone();
+            rec.remove_service &= !want.services.contains_key(&rec.service);
+            draining.push(Draining {
+                service: key.0,
+                server: key.1,
+                connections: left,
+                deadline: rec.deadline,
+                seconds_left: rec.deadline.saturating_sub(live.now),
+            });
+            state.drains.push(rec);
+        }
+    }
+
+    // The kernel's table as the diff sees it: servers still draining are not touched, and a
+    // service that leaves while some of its servers drain stays until they are gone. Servers
+    // whose drain finishes now are deleted below, on their own.
+    let leaving_later: BTreeSet<ServiceKey> = state
+        .drains
+        .iter()
+        .filter(|r| r.remove_service)
+        .map(|r| r.service)
+        .collect();
+    let mut view = std::borrow::Cow::Borrowed(current);
+    if !hidden.is_empty() || !finishing.is_empty() {
+        let view = view.to_mut();
+        for key in &leaving_later {
+            view.services.remove(key);
+        }
+        let finished = finishing.iter().map(|(r, _)| r.key());
+        for (service, server) in hidden.iter().copied().chain(finished) {
+            if let Some(s) = view.services.get_mut(&service) {
+                s.servers.remove(&server);
+            }
+        }
+    }
+    let view: &Table = &view;
+
+    let mut changes = Vec::new();
+    // Finished drains go first: a server deleted is never in the way of what follows. A server
+    // of a service the diff deletes anyway goes with it.
+    for (rec, left) in &finishing {
+        let (service, server) = rec.key();
+        let deleted_with_service = scope == Scope::All
+            && view.services.contains_key(&service)
+            && !want.services.contains_key(&service);
+        if deleted_with_service {
+            continue;
+        }
+        let why = match left {
+            Some(0) => "no connections left".to_string(),
+            _ if live.now >= rec.deadline => format!(
+                "deadline passed, {} cut",
+                left.map_or("its connections".to_string(), |n| format!(
+                    "{n} connections"
+                ))
+            ),
+            _ => "no connections left".to_string(),
+        };
+        changes.push(Change {
+            action: Action::Remove,
+            subject: Subject::Server(service, server),
+            fields: Fields::Listed(vec![Field {
+                name: "drained",
+                old: String::new(),
+                new: why,
+            }]),
+            ops: vec![Op::DeleteServer(service, server)],
+            span: None,
+        });
+    }
+    // A service whose last drained servers go now, and that has no other server, goes too.
+    let finished_services: BTreeSet<ServiceKey> = finishing
+        .iter()
+        .filter(|(r, _)| r.remove_service && !want.services.contains_key(&r.service))
+        .map(|(r, _)| r.service)
+        .filter(|k| !leaving_later.contains(k))
+        .filter(|k| view.services.get(k).is_none_or(|s| s.servers.is_empty()))
+        .collect();
+    for key in &finished_services {
+        if view.services.contains_key(key) && scope == Scope::All {
+            continue; // the diff removes it
+        }
+        changes.push(Change {
+            action: Action::Remove,
+            subject: Subject::Service(*key),
+            fields: Fields::Listed(vec![Field {
+                name: "drained",
+                old: String::new(),
+                new: "its last servers are gone".to_string(),
+            }]),
+            ops: vec![Op::DeleteService(*key)],
+            span: None,
+        });
+    }
+
+    let base = plan(want, map, view, scope);
+    let mut removed_busy = 0;
+    let mut drained_persistent = false;
+    for change in base.changes {
+        let drain = |key: &ServiceKey| live.policy.of(key).deadline();
+        match (change.action, change.subject) {
+            (Action::Remove, Subject::Server(service, server)) => {
+                let have = view.services[&service].servers[&server];
+                let left = load(&(service, server)).map(|l| l.left());
+                match drain(&service) {
+                    Some(secs) if left != Some(0) => {
+                        drained_persistent |= view.services[&service].persistence.is_some();
+                        changes.push(drain_server(
+                            service, have, left, secs, live.now, &mut state, false,
+                        ));
+                    }
+                    _ => {
+                        removed_busy += usize::from(left != Some(0));
+                        changes.push(change);
+                    }
+                }
+            }
+            (Action::Remove, Subject::Service(service)) => {
+                let have = &view.services[&service];
+                let busy: Vec<(Server, Option<u32>)> = have
+                    .servers
+                    .values()
+                    .map(|s| (*s, load(&(service, s.key)).map(|l| l.left())))
+                    .filter(|(_, left)| *left != Some(0))
+                    .collect();
+                match drain(&service) {
+                    Some(secs) if !busy.is_empty() => {
+                        drained_persistent |= have.persistence.is_some();
+                        let mut ops = Vec::new();
+                        for s in have.servers.values() {
+                            if !busy.iter().any(|(b, _)| b.key == s.key) {
+                                ops.push(Op::DeleteServer(service, s.key));
+                            }
+                        }
+                        let idle = have.servers.len() - busy.len();
+                        let mut fields = vec![Field {
+                            name: "servers",
+                            old: String::new(),
+                            new: match idle {
+                                0 => format!("{} draining", busy.len()),
+                                n => format!("{} draining, {n} removed now", busy.len()),
+                            },
+                        }];
+                        for (server, left) in &busy {
+                            let c = drain_server(
+                                service, *server, *left, secs, live.now, &mut state, true,
+                            );
+                            ops.extend(c.ops);
+                            fields.push(Field {
+                                name: "drain",
+                                old: String::new(),
+                                new: format!(
+                                    "{}: weight {} → 0, removed when {} are gone, {} at the most",
+                                    server.key,
+                                    server.weight,
+                                    describe_load(*left),
+                                    language::duration(secs)
+                                ),
+                            });
+                        }
+                        changes.push(Change {
+                            action: Action::Drain,
+                            subject: Subject::Service(service),
+                            fields: Fields::Listed(fields),
+                            ops,
+                            span: None,
+                        });
+                    }
+                    _ => {
+                        removed_busy += busy.len();
+                        changes.push(change);
+                    }
+                }
+            }
+            _ => changes.push(change),
+        }
+    }
+
+    if removed_busy > 0 && sysctl_after(want, current, Sysctl::ExpireNodestConn) == Some(0) {
+        notes.push(format!(
+            "{removed_busy} server{} removed without draining while expire_nodest_conn is off: \
+             packets of their connections are dropped silently until the entries time out \
+             (set `sysctl {{ expire_nodest_conn on }}` to reset them at once)",
+            if removed_busy == 1 { " is" } else { "s are" }
+        ));
+    }
+    let drains = state.drains.len() > draining.len();
+    if drained_persistent && sysctl_after(want, current, Sysctl::ExpireQuiescentTemplate) == Some(0)
+    {
+        notes.push(
+            "a persistent service drains while expire_quiescent_template is off: clients holding \
+             a persistence template keep coming back to the weight-0 server until the template \
+             expires (set `sysctl { expire_quiescent_template on }`)"
+                .to_string(),
+        );
+    }
+    if drains && sysctl_after(want, current, Sysctl::ConnReuseMode) == Some(0) {
+        notes.push(
+            "servers drain while conn_reuse_mode is 0: a client reusing a source port is sent to \
+             its old server even at weight 0, so the drain may run to its deadline"
+                .to_string(),
+        );
+    }
+    Plan {
+        changes,
+        draining,
+        notes,
+        state,
+    }
+}
+
+/// The change that sets a leaving server to weight 0, and its record.
+fn drain_server(
+    service: ServiceKey,
+    have: Server,
+    left: Option<u32>,
+    secs: u32,
+    now: u64,
+    state: &mut State,
+    remove_service: bool,
+) -> Change {
+    let quiet = Server { weight: 0, ..have };
+    state.drains.push(DrainRecord {
+        service,
+        server: quiet,
+        weight: have.weight,
+        started: now,
+        deadline: now + u64::from(secs),
+        remove_service,
+    });
+    Change {
+        action: Action::Drain,
+        subject: Subject::Server(service, have.key),
+        fields: Fields::Listed(vec![
+            Field {
+                name: "weight",
+                old: have.weight.to_string(),
+                new: "0".to_string(),
+            },
+            Field {
+                name: "then",
+                old: String::new(),
+                new: format!(
+                    "removed when {} are gone, {} at the most",
+                    describe_load(left),
+                    language::duration(secs)
+                ),
+            },
+        ]),
+        ops: if have.weight == 0 {
+            Vec::new()
+        } else {
+            vec![Op::EditServer(service, quiet)]
+        },
+        span: None,
+    }
+}
+
+/// The services whose servers' load a plan needs: those that lose servers, and those with
+/// recorded drains.
+pub fn leaving(desired: &Table, current: &Table, state: &State) -> Vec<ServiceKey> {
+    let mut out: BTreeSet<ServiceKey> = state.drains.iter().map(|r| r.service).collect();
+    for (key, have) in &current.services {
+        match desired.services.get(key) {
+            None => {
+                out.insert(*key);
+            }
+            Some(want) if have.servers.keys().any(|k| !want.servers.contains_key(k)) => {
+                out.insert(*key);
+            }
+            Some(_) => {}
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The plan that only finishes recorded drains: servers whose connections are gone or whose
+/// deadline passed are deleted (and a leaving service after its last server); drains whose
+/// server someone else changed or deleted are dropped. Nothing else is touched, and overrides
+/// stay as they are (`ipvsc drain`, and `apply` while it waits).
+pub fn finish_drains(current: &Table, state: &State, loads: Option<&Loads>, now: u64) -> Plan {
+    let mut want = current.clone();
+    for rec in &state.drains {
+        if rec.remove_service {
+            want.services.remove(&rec.service);
+        } else if let Some(s) = want.services.get_mut(&rec.service) {
+            s.servers.remove(&rec.server.key);
+        }
+    }
+    let drains_only = State {
+        overrides: Vec::new(),
+        ..state.clone()
+    };
+    let live = Live {
+        policy: &DrainPolicy::off(),
+        loads,
+        state: &drains_only,
+        now,
+    };
+    let mut plan = plan_live(
+        &want,
+        &SourceMap::default(),
+        current,
+        Scope::Declared,
+        &live,
+    );
+    plan.state.overrides = state.overrides.clone();
+    plan
+}
