@@ -68,11 +68,10 @@ pub(crate) fn lock() -> Result<(Journal, Option<JournalEntry>), i32> {
 /// `ipvsc apply`: make the kernel's table what the file says, all or nothing.
 pub fn run(args: Args, style: Style) -> i32 {
     let mut sources = Sources::new();
-    let desired =
-        match super::load_checked(&mut sources, &args.file, args.input.input_format, style) {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
+    let desired = match super::load_checked(&mut sources, &args.file, &args.input, style) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let options = match test_options() {
         Ok(o) => o,
         Err(code) => return code,

@@ -43,11 +43,10 @@ pub struct Args {
 /// `ipvsc plan`: what `apply` would do, as a reviewer reads it.
 pub fn run(args: Args, style: Style) -> i32 {
     let mut sources = Sources::new();
-    let desired =
-        match super::load_checked(&mut sources, &args.file, args.input.input_format, style) {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
+    let desired = match super::load_checked(&mut sources, &args.file, &args.input, style) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let current = match current_table(args.from.as_deref(), style) {
         Ok(t) => t,
         Err(code) => return code,
