@@ -124,6 +124,7 @@ pub fn compile(sources: &mut Sources, file: FileId, options: &Options) -> Compil
         _ => Dialect::Language,
     });
     let given = command_line(sources, &options.defines);
+    let mut given_uses = lower::GivenUses::default();
     match format {
         InputFormat::Ipvsadm => {
             let text = sources.get(file).text.clone();
@@ -135,10 +136,11 @@ pub fn compile(sources: &mut Sources, file: FileId, options: &Options) -> Compil
                 ));
             }
         }
-        _ => lower::lower(sources, file, given, &mut builder),
+        _ => given_uses = lower::lower(sources, file, given, &mut builder),
     }
     let built = builder.finish();
     let mut diagnostics = built.diagnostics;
+    lower::note_given(&mut diagnostics, &given_uses);
     cap(&mut diagnostics);
     Compiled {
         table: built.table,

@@ -11,7 +11,7 @@ use pest::Parser as _;
 use super::builder::*;
 use super::suggest;
 use super::values;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, Label};
 use crate::model::*;
 use crate::source::{FileId, Sources, Span, Spanned};
 use crate::syntax::ast::*;
@@ -57,6 +57,7 @@ pub struct Lowerer<'a> {
     defines: HashMap<String, Define>,
     /// Every constant name the files define or use, to suggest for a misspelled command-line one.
     referenced: BTreeSet<String>,
+    given_uses: GivenUses,
     /// The files being read, outermost first: canonical path, and the name to show.
     stack: Vec<(PathBuf, String)>,
 }
@@ -76,14 +77,24 @@ const SERVICE_KEYWORDS: &[&str] = &[
 const SERVER_KEYWORDS: &[&str] = &["forward", "weight", "upper", "lower"];
 const SYNC_OPTIONS: &[&str] = &["interface", "syncid", "maxlen", "group", "port", "ttl"];
 
+/// Where the file uses command-line values that typed well: the spans of their uses, and the
+/// text on the command line with the constant's name.
+pub type GivenUses = HashMap<Span, (Span, String)>;
+
 /// Parses and lowers file `file` into `builder`, with the command-line defines `given` visible
 /// from its first line and overriding its own.
-pub fn lower(sources: &mut Sources, file: FileId, given: Vec<Given>, builder: &mut Builder) {
+pub fn lower(
+    sources: &mut Sources,
+    file: FileId,
+    given: Vec<Given>,
+    builder: &mut Builder,
+) -> GivenUses {
     let mut lowerer = Lowerer {
         sources,
         builder,
         defines: HashMap::new(),
         referenced: BTreeSet::new(),
+        given_uses: HashMap::new(),
         stack: Vec::new(),
     };
     let names: Vec<Text> = given.iter().map(|g| g.name.clone()).collect();
@@ -113,6 +124,30 @@ pub fn lower(sources: &mut Sources, file: FileId, given: Vec<Given>, builder: &m
                 None => "the file neither defines nor uses a constant of this name".to_string(),
             };
             lowerer.builder.report(unused_define(&name, &help));
+        }
+    }
+    lowerer.given_uses
+}
+
+/// A check made after typing (a range, a threshold) points at the file; when it is about a
+/// command-line value, it also notes where that value was given.
+pub fn note_given(diagnostics: &mut [Diagnostic], uses: &GivenUses) {
+    for d in diagnostics {
+        let spans = std::iter::once(&d.label).chain(&d.notes).map(|l| l.span);
+        let mut found: Vec<(Span, String)> = spans
+            .filter_map(|span| uses.get(&span))
+            .filter(|(given, _)| {
+                let given = *given;
+                d.label.span != given && d.notes.iter().all(|n| n.span != given)
+            })
+            .cloned()
+            .collect();
+        found.dedup();
+        for (given, name) in found {
+            d.notes.push(Label {
+                span: given,
+                text: format!("`${name}` is given here"),
+            });
         }
     }
 }
@@ -316,7 +351,12 @@ impl Lowerer<'_> {
         let (text, origin) = self.resolve(v)?;
         let given = origin.and_then(|o| o.given);
         match parse(&text, given.unwrap_or(v.span)) {
-            Ok(value) => Some(Spanned::new(value, v.span)),
+            Ok(value) => {
+                if let Some(given) = given {
+                    self.given_uses.insert(v.span, (given, v.text.clone()));
+                }
+                Some(Spanned::new(value, v.span))
+            }
             Err(mut d) => {
                 d = match (origin, given) {
                     (_, Some(_)) => d.note(v.span, format!("`${}` is used here", v.text)),
