@@ -1,11 +1,18 @@
 //! One input file, in either format, to a validated table and its diagnostics.
 
+use std::fmt;
+use std::str::FromStr;
+
+use pest::Parser as _;
+
 use crate::check::builder::{Builder, Dialect};
-use crate::check::lower;
+use crate::check::lower::{self, Given};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::legacy;
 use crate::model::{DrainPolicy, Table};
-use crate::source::{FileId, SourceMap, Sources};
+use crate::source::{FileId, SourceFile, SourceMap, Sources, Span};
+use crate::syntax::ast::Text;
+use crate::syntax::{IpvsParser, Rule};
 
 /// The most errors reported for one input; more end in one "too many errors".
 pub const MAX_ERRORS: usize = 50;
@@ -20,6 +27,70 @@ pub enum InputFormat {
     Ipvs,
     /// An `ipvsadm -S` dump or `ipvsadm -R` script.
     Ipvsadm,
+}
+
+/// A constant given on the command line (`--define NAME=VALUE`, like `nft -D`): it overrides the
+/// file's `define` of the same name, and is typed where it is used, as the file's would be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Define {
+    pub name: String,
+    pub value: String,
+}
+
+impl FromStr for Define {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Define, String> {
+        let (name, value) = s
+            .split_once('=')
+            .ok_or("expected NAME=VALUE, like vip=10.0.0.1")?;
+        if !whole(Rule::name, name) {
+            return Err(format!(
+                "`{name}` is not a constant name: a letter or `_`, then letters, digits or `_`"
+            ));
+        }
+        if value.starts_with('$') || !whole(Rule::define_value, value) {
+            return Err(format!(
+                "`{value}` cannot be the value of `{name}`: one word without spaces, `;`, `#`, \
+                 `{{`, `}}` or a leading `$`"
+            ));
+        }
+        Ok(Define {
+            name: name.to_string(),
+            value: value.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Define {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "--define {}={}", self.name, self.value)
+    }
+}
+
+/// Whether the grammar's `rule` matches all of `text`.
+fn whole(rule: Rule, text: &str) -> bool {
+    IpvsParser::parse(rule, text)
+        .ok()
+        .and_then(|mut pairs| pairs.next())
+        .is_some_and(|pair| pair.as_str().len() == text.len())
+}
+
+/// How to compile a file.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub format: InputFormat,
+    /// Constants from the command line; an ipvsadm dump has none, so there they are all unused.
+    pub defines: Vec<Define>,
+}
+
+impl From<InputFormat> for Options {
+    fn from(format: InputFormat) -> Options {
+        Options {
+            format,
+            defines: Vec::new(),
+        }
+    }
 }
 
 /// A compiled file: the table it describes, where each part came from, and what was wrong.
@@ -48,21 +119,30 @@ pub fn detect(text: &str, format: InputFormat) -> InputFormat {
 }
 
 /// Compiles one file (and, for the language, what it includes).
-pub fn compile(sources: &mut Sources, file: FileId, format: InputFormat) -> Compiled {
-    let format = detect(&sources.get(file).text, format);
+pub fn compile(sources: &mut Sources, file: FileId, options: &Options) -> Compiled {
+    let format = detect(&sources.get(file).text, options.format);
     let mut builder = Builder::new(match format {
         InputFormat::Ipvsadm => Dialect::Ipvsadm,
         _ => Dialect::Language,
     });
+    let given = command_line(sources, &options.defines);
+    let mut given_uses = lower::GivenUses::default();
     match format {
         InputFormat::Ipvsadm => {
             let text = sources.get(file).text.clone();
             legacy::load(&text, file, &mut builder);
+            for define in &given {
+                builder.report(lower::unused_define(
+                    &define.name,
+                    "an ipvsadm dump has no constants; use --define with a .ipvs file",
+                ));
+            }
         }
-        _ => lower::lower(sources, file, &mut builder),
+        _ => given_uses = lower::lower(sources, file, given, &mut builder),
     }
     let built = builder.finish();
     let mut diagnostics = built.diagnostics;
+    lower::note_given(&mut diagnostics, &given_uses);
     cap(&mut diagnostics);
     Compiled {
         table: built.table,
@@ -71,6 +151,40 @@ pub fn compile(sources: &mut Sources, file: FileId, format: InputFormat) -> Comp
         diagnostics,
         format,
     }
+}
+
+/// The command-line defines as a source of their own, `--define NAME=VALUE ...`, so that a
+/// diagnostic about a value given there can point at it.
+fn command_line(sources: &mut Sources, defines: &[Define]) -> Vec<Given> {
+    if defines.is_empty() {
+        return Vec::new();
+    }
+    let mut text = String::new();
+    let mut spans = Vec::new();
+    for define in defines {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        let name = text.len() + "--define ".len();
+        let value = name + define.name.len() + 1;
+        text.push_str(&define.to_string());
+        spans.push((name..value - 1, value..text.len()));
+    }
+    let id = sources.add(SourceFile::new("<command line>", None, text));
+    defines
+        .iter()
+        .zip(spans)
+        .map(|(define, (name, value))| Given {
+            name: Text {
+                text: define.name.clone(),
+                span: Span::new(id, name),
+            },
+            value: Text {
+                text: define.value.clone(),
+                span: Span::new(id, value),
+            },
+        })
+        .collect()
 }
 
 /// Keeps the first MAX_ERRORS errors (and the warnings among them), then says how many more.
@@ -108,7 +222,7 @@ fn cap(diagnostics: &mut Vec<Diagnostic>) {
 pub(crate) fn compile_clean(text: &str) -> Table {
     let mut sources = Sources::new();
     let id = sources.add(crate::source::SourceFile::new("t.ipvs", None, text.into()));
-    let c = compile(&mut sources, id, InputFormat::default());
+    let c = compile(&mut sources, id, &Options::default());
     assert!(!c.has_errors(), "{:?}", c.diagnostics);
     c.table
 }

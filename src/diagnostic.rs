@@ -32,6 +32,7 @@ codes! {
     UnknownSysctl "unknown-sysctl",
     UndefinedVariable "undefined-variable",
     DupDefine "dup-define",
+    UnusedDefine "unused-define",
     Include "include",
     IncludeCycle "include-cycle",
     BadAddress "bad-address",

@@ -248,3 +248,126 @@ fn plan_shows_a_replaced_sync_daemon_once() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A director's file with its own defaults, as `--define` overrides them.
+const DIRECTOR: &str = "define vip = 10.0.0.1\n\
+                        define role = master\n\
+                        service tcp $vip:80 { server 192.168.1.1 }\n\
+                        sync $role { interface lo }\n";
+
+#[test]
+fn define_on_the_command_line_wins_over_the_file() {
+    let out = ipvsc(
+        &[
+            "save",
+            "--format",
+            "ipvsadm",
+            "-",
+            "--define",
+            "vip=10.0.0.7",
+            "-D",
+            "role=backup",
+        ],
+        DIRECTOR,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let saved = text(&out.stdout);
+    assert!(saved.contains("-A -t 10.0.0.7:80 -s wlc"), "{saved}");
+    assert!(!saved.contains("10.0.0.1"), "{saved}");
+    assert!(saved.contains("--start-daemon backup"), "{saved}");
+    assert_eq!(text(&out.stderr), "", "no dup-define, no warning");
+    let default = ipvsc(&["save", "--format", "ipvsadm", "-"], DIRECTOR);
+    assert!(text(&default.stdout).contains("-A -t 10.0.0.1:80 -s wlc"));
+}
+
+#[test]
+fn define_only_on_the_command_line_is_visible_from_the_first_line() {
+    let file = "service tcp $vip:80 { server 192.168.1.1 }\n";
+    let out = ipvsc(
+        &[
+            "save",
+            "--format",
+            "ipvsadm",
+            "-",
+            "--define",
+            "vip=10.0.0.9",
+        ],
+        file,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("-A -t 10.0.0.9:80 -s wlc"));
+    let plan = ipvsc(
+        &["plan", "-", "--from", "empty", "--define", "vip=10.0.0.9"],
+        file,
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    assert!(text(&plan.stdout).contains("10.0.0.9:80"));
+    let without = ipvsc(&["check", "-"], file);
+    assert_eq!(without.status.code(), Some(1));
+}
+
+#[test]
+fn bad_define_value_is_located_on_the_command_line() {
+    let out = ipvsc(
+        &[
+            "check",
+            "--color",
+            "never",
+            "-",
+            "--define",
+            "vip=10.0.0.999",
+        ],
+        DIRECTOR,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("[<command line>:1:14]"), "{stderr}");
+    assert!(stderr.contains("--define vip=10.0.0.999"), "{stderr}");
+    assert!(stderr.contains("`999` is not"), "{stderr}");
+    assert!(stderr.contains("[<stdin>:3:13]"), "{stderr}");
+    assert!(stderr.contains("`$vip` is used here"), "{stderr}");
+}
+
+#[test]
+fn unused_define_is_a_warning() {
+    let args = ["check", "--color", "never", "-", "--define", "vpi=10.0.0.7"];
+    let out = ipvsc(&args, DIRECTOR);
+    assert_eq!(out.status.code(), Some(0), "a warning only");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ipvsc::unused-define"), "{stderr}");
+    assert!(stderr.contains("did you mean `vip`?"), "{stderr}");
+    let denied = ipvsc(&[&args[..], &["--deny-warnings"]].concat(), DIRECTOR);
+    assert_eq!(denied.status.code(), Some(1));
+}
+
+#[test]
+fn malformed_define_is_a_usage_error() {
+    for bad in [
+        "vip",
+        "=10.0.0.1",
+        "1vip=10.0.0.1",
+        "v-ip=1",
+        "vip=",
+        "vip=a b",
+        "vip=$x",
+    ] {
+        let out = ipvsc(&["check", "-", "--define", bad], DIRECTOR);
+        assert_eq!(out.status.code(), Some(2), "--define {bad}");
+        assert!(text(&out.stderr).contains("--define"), "--define {bad}");
+    }
+}
+
+#[test]
+fn define_with_ipvsadm_input_is_refused() {
+    let dump = "-A -t 10.0.0.1:80 -s wlc\n";
+    for command in ["check", "save", "convert"] {
+        let out = ipvsc(&[command, "-", "--define", "vip=10.0.0.7"], dump);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        assert!(
+            text(&out.stderr).contains("ipvsadm input, which has none"),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), "", "{command}");
+    }
+}

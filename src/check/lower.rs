@@ -1,8 +1,9 @@
 //! The language's syntax tree to builder specs: constants, includes, address ranges, per-service
 //! defaults for servers, and the typing of every value.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use pest::Parser as _;
@@ -10,7 +11,7 @@ use pest::Parser as _;
 use super::builder::*;
 use super::suggest;
 use super::values;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, Label};
 use crate::model::*;
 use crate::source::{FileId, Sources, Span, Spanned};
 use crate::syntax::ast::*;
@@ -18,7 +19,35 @@ use crate::syntax::{self, IpvsParser, Rule};
 
 struct Define {
     text: String,
+    origin: Origin,
+    /// Given on the command line: overrides the file's definition, and warned about when unused.
+    given: bool,
+    /// For a command-line define, the file's own definition of the name, which it overrides.
+    overridden: Option<Span>,
+    used: bool,
+}
+
+/// Where a constant's value was written, to point a diagnostic about it there.
+#[derive(Clone, Copy)]
+struct Origin {
+    /// The constant's name where it is defined.
     name: Span,
+    /// A value given on the command line (directly or through other constants): its text there.
+    given: Option<Span>,
+}
+
+/// A `--define NAME=VALUE` from the command line, with its spans in the `<command line>` source.
+pub struct Given {
+    pub name: Text,
+    pub value: Text,
+}
+
+/// One part of an endpoint whose constants were replaced, and the note on where it came from.
+struct Part {
+    value: Value,
+    /// Where the part is in the file.
+    at: Span,
+    note: Option<(Span, String)>,
 }
 
 /// Lowers one file (and what it includes) into `builder`.
@@ -26,6 +55,9 @@ pub struct Lowerer<'a> {
     sources: &'a mut Sources,
     builder: &'a mut Builder,
     defines: HashMap<String, Define>,
+    /// Every constant name the files define or use, to suggest for a misspelled command-line one.
+    referenced: BTreeSet<String>,
+    given_uses: GivenUses,
     /// The files being read, outermost first: canonical path, and the name to show.
     stack: Vec<(PathBuf, String)>,
 }
@@ -46,15 +78,93 @@ const SERVICE_KEYWORDS: &[&str] = &[
 const SERVER_KEYWORDS: &[&str] = &["forward", "weight", "upper", "lower"];
 const SYNC_OPTIONS: &[&str] = &["interface", "syncid", "maxlen", "group", "port", "ttl"];
 
-/// Parses and lowers file `file` into `builder`.
-pub fn lower(sources: &mut Sources, file: FileId, builder: &mut Builder) {
+/// Where the file uses command-line values that typed well: the spans of their uses, and the
+/// text on the command line with the constant's name.
+pub type GivenUses = HashMap<Span, (Span, String)>;
+
+/// Parses and lowers file `file` into `builder`, with the command-line defines `given` visible
+/// from its first line and overriding its own.
+pub fn lower(
+    sources: &mut Sources,
+    file: FileId,
+    given: Vec<Given>,
+    builder: &mut Builder,
+) -> GivenUses {
     let mut lowerer = Lowerer {
         sources,
         builder,
         defines: HashMap::new(),
+        referenced: BTreeSet::new(),
+        given_uses: HashMap::new(),
         stack: Vec::new(),
     };
+    let names: Vec<Text> = given.iter().map(|g| g.name.clone()).collect();
+    for g in given {
+        let define = Define {
+            text: g.value.text,
+            origin: Origin {
+                name: g.name.span,
+                given: Some(g.value.span),
+            },
+            given: true,
+            overridden: None,
+            used: false,
+        };
+        lowerer.defines.insert(g.name.text, define);
+    }
     lowerer.file(file);
+    for name in names {
+        if lowerer
+            .defines
+            .get(&name.text)
+            .is_some_and(|d| d.given && !d.used)
+        {
+            let known = lowerer.referenced.iter().map(String::as_str);
+            let help = match suggest::did_you_mean(&name.text, known) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "the file neither defines nor uses a constant of this name".to_string(),
+            };
+            lowerer.builder.report(unused_define(&name, &help));
+        }
+    }
+    lowerer.given_uses
+}
+
+/// A check made after typing (a range, a threshold) points at the file; when it is about a
+/// command-line value, it also notes where that value was given.
+pub fn note_given(diagnostics: &mut [Diagnostic], uses: &GivenUses) {
+    for d in diagnostics {
+        let spans = std::iter::once(&d.label).chain(&d.notes).map(|l| l.span);
+        let mut found: Vec<(Span, String)> = spans
+            .filter_map(|span| uses.get(&span))
+            .filter(|(given, _)| {
+                let given = *given;
+                d.label.span != given && d.notes.iter().all(|n| n.span != given)
+            })
+            .cloned()
+            .collect();
+        found.dedup();
+        for (given, name) in found {
+            d.notes.push(Label {
+                span: given,
+                text: format!("`${name}` is given here"),
+            });
+        }
+    }
+}
+
+/// The warning for a command-line define that nothing uses: most likely a misspelled name.
+pub fn unused_define(name: &Text, help: &str) -> Diagnostic {
+    Diagnostic::warning(
+        Code::UnusedDefine,
+        name.span,
+        format!(
+            "`{}` is defined on the command line but never used",
+            name.text
+        ),
+    )
+    .label("not used by the file")
+    .help(help)
 }
 
 fn unknown(code: Code, word: &Text, what: &str, candidates: &[&str]) -> Diagnostic {
@@ -107,19 +217,29 @@ impl Lowerer<'_> {
     }
 
     fn define(&mut self, name: &Text, value: &Text) {
-        if let Some(first) = self.defines.get(&name.text) {
+        self.referenced.insert(name.text.clone());
+        if let Some(first) = self.defines.get_mut(&name.text) {
+            if first.given && first.overridden.is_none() {
+                // The command line's value wins; the file's is the default it replaces.
+                first.overridden = Some(name.span);
+                first.used = true;
+                return;
+            }
             let d = Diagnostic::error(
                 Code::DupDefine,
                 name.span,
                 format!("`{}` is defined twice", name.text),
             )
             .label("defined again here")
-            .note(first.name, "first defined here")
+            .note(
+                first.overridden.unwrap_or(first.origin.name),
+                "first defined here",
+            )
             .help("give the second constant another name");
             self.report(d);
             return;
         }
-        let text = match value.text.strip_prefix('$') {
+        let (text, given) = match value.text.strip_prefix('$') {
             Some(other) => {
                 let v = Value {
                     text: other.to_string(),
@@ -127,17 +247,23 @@ impl Lowerer<'_> {
                     span: value.span,
                 };
                 match self.resolve(&v) {
-                    Some((text, _)) => text,
+                    Some((text, origin)) => (text, origin.and_then(|o| o.given)),
                     None => return,
                 }
             }
-            None => value.text.clone(),
+            None => (value.text.clone(), None),
         };
         self.defines.insert(
             name.text.clone(),
             Define {
                 text,
-                name: name.span,
+                origin: Origin {
+                    name: name.span,
+                    given,
+                },
+                given: false,
+                overridden: None,
+                used: false,
             },
         );
     }
@@ -189,13 +315,17 @@ impl Lowerer<'_> {
         self.file(id);
     }
 
-    /// The text a value stands for, and the span of the constant it came from.
-    fn resolve(&mut self, v: &Value) -> Option<(String, Option<Span>)> {
+    /// The text a value stands for, and where the constant it came from was written.
+    fn resolve(&mut self, v: &Value) -> Option<(String, Option<Origin>)> {
         if !v.variable {
             return Some((v.text.clone(), None));
         }
-        match self.defines.get(&v.text) {
-            Some(d) => Some((d.text.clone(), Some(d.name))),
+        self.referenced.insert(v.text.clone());
+        match self.defines.get_mut(&v.text) {
+            Some(d) => {
+                d.used = true;
+                Some((d.text.clone(), Some(d.origin)))
+            }
             None => {
                 let names: Vec<&str> = self.defines.keys().map(String::as_str).collect();
                 let mut d = Diagnostic::error(
@@ -217,19 +347,28 @@ impl Lowerer<'_> {
         }
     }
 
-    /// Resolves and types a value; an error in a constant's text also points at the constant.
+    /// Resolves and types a value. An error in a file constant's text also points at the
+    /// constant; one in a command-line value is labelled there, and points at its use.
     fn typed<T>(
         &mut self,
         v: &Value,
         parse: impl FnOnce(&str, Span) -> Result<T, Diagnostic>,
     ) -> Option<Spanned<T>> {
-        let (text, define) = self.resolve(v)?;
-        match parse(&text, v.span) {
-            Ok(value) => Some(Spanned::new(value, v.span)),
-            Err(mut d) => {
-                if let Some(def) = define {
-                    d = d.note(def, format!("`${}` is defined here", v.text));
+        let (text, origin) = self.resolve(v)?;
+        let given = origin.and_then(|o| o.given);
+        match parse(&text, given.unwrap_or(v.span)) {
+            Ok(value) => {
+                if let Some(given) = given {
+                    self.given_uses.insert(v.span, (given, v.text.clone()));
                 }
+                Some(Spanned::new(value, v.span))
+            }
+            Err(mut d) => {
+                d = match (origin, given) {
+                    (_, Some(_)) => d.note(v.span, format!("`${}` is used here", v.text)),
+                    (Some(o), None) => d.note(o.name, format!("`${}` is defined here", v.text)),
+                    (None, None) => d,
+                };
                 self.report(d);
                 None
             }
@@ -448,20 +587,26 @@ impl Lowerer<'_> {
         Some(value.value)
     }
 
-    fn sync(&mut self, span: Span, state: &Text, block: &Block) {
-        let state = match state.text.as_str() {
-            "master" => DaemonState::Master,
-            "backup" => DaemonState::Backup,
+    fn sync(&mut self, span: Span, state: &Value, block: &Block) {
+        let state = self.typed(state, |text, span| match text {
+            "master" => Ok(DaemonState::Master),
+            "backup" => Ok(DaemonState::Backup),
             _ => {
-                let d = unknown(
+                let word = Text {
+                    text: text.to_string(),
+                    span,
+                };
+                let states = &["master", "backup"];
+                Err(unknown(
                     Code::UnknownValue,
-                    state,
+                    &word,
                     "sync daemon state",
-                    &["master", "backup"],
-                );
-                self.report(d);
-                return;
+                    states,
+                ))
             }
+        });
+        let Some(Spanned { value: state, .. }) = state else {
+            return;
         };
         let mut spec = DaemonSpec {
             span,
@@ -573,35 +718,44 @@ impl Lowerer<'_> {
         let uses_constant = e.host.variable
             || e.range_end.as_ref().is_some_and(|v| v.variable)
             || e.port.as_ref().is_some_and(|v| v.variable);
-        let (host, end, port, define) = if uses_constant {
+        let (host, end, port) = if uses_constant {
             self.substituted_endpoint(e)?
         } else {
-            (e.host.clone(), e.range_end.clone(), e.port.clone(), None)
+            let part = |value: &Value| Part {
+                value: value.clone(),
+                at: value.span,
+                note: None,
+            };
+            (
+                part(&e.host),
+                e.range_end.as_ref().map(part),
+                e.port.as_ref().map(part),
+            )
         };
-        let note = |d: Diagnostic| match define {
-            Some(def) => d.note(def, "the constant is defined here"),
+        let noted = |d: Diagnostic, part: &Part| match &part.note {
+            Some((span, text)) => d.note(*span, text),
             None => d,
         };
-        let first = match values::address(&host.text, host.span) {
+        let first = match values::address(&host.value.text, host.value.span) {
             Ok(a) => a,
             Err(d) => {
-                self.report(note(d));
+                self.report(noted(d, &host));
                 return None;
             }
         };
         let addrs = match end {
             Some(end) => {
-                let last = match values::address(&end.text, end.span) {
+                let last = match values::address(&end.value.text, end.value.span) {
                     Ok(a) => a,
                     Err(d) => {
-                        self.report(note(d));
+                        self.report(noted(d, &end));
                         return None;
                     }
                 };
                 match values::range(first, last, e.span) {
                     Ok(list) => list,
                     Err(d) => {
-                        self.report(note(d));
+                        self.report(noted(d, &end));
                         return None;
                     }
                 }
@@ -609,10 +763,10 @@ impl Lowerer<'_> {
             None => vec![first],
         };
         let port = match port {
-            Some(p) => match values::port(&p.text, p.span) {
-                Ok(v) => Some(Spanned::new(v, p.span)),
+            Some(p) => match values::port(&p.value.text, p.value.span) {
+                Ok(v) => Some(Spanned::new(v, p.at)),
                 Err(d) => {
-                    self.report(note(d));
+                    self.report(noted(d, &p));
                     return None;
                 }
             },
@@ -621,33 +775,53 @@ impl Lowerer<'_> {
         Some((addrs, port))
     }
 
-    /// An endpoint with its constants replaced by their text and parsed again.
-    #[allow(clippy::type_complexity)]
-    fn substituted_endpoint(
-        &mut self,
-        e: &Endpoint,
-    ) -> Option<(Value, Option<Value>, Option<Value>, Option<Span>)> {
-        let mut define = None;
+    /// An endpoint with its constants replaced by their text and parsed again. A part that
+    /// came from a command-line value is labelled there; otherwise it is the endpoint, with a
+    /// note at the constant it came from.
+    fn substituted_endpoint(&mut self, e: &Endpoint) -> Option<(Part, Option<Part>, Option<Part>)> {
+        // Each constant's text in the substituted endpoint, and the constant.
+        let mut pieces: Vec<(Range<usize>, &Value, Origin)> = Vec::new();
         let mut text = String::new();
-        let (host, d) = self.resolve(&e.host)?;
-        define = define.or(d);
-        text.push_str(&bracketed(&host, &e.host));
+        self.substitute(&mut text, &mut pieces, &e.host, true)?;
         if let Some(end) = &e.range_end {
-            let (t, d) = self.resolve(end)?;
-            define = define.or(d);
             text.push('-');
-            text.push_str(&bracketed(&t, end));
+            self.substitute(&mut text, &mut pieces, end, true)?;
         }
         if let Some(port) = &e.port {
-            let (t, d) = self.resolve(port)?;
-            define = define.or(d);
             text.push(':');
-            text.push_str(&t);
+            self.substitute(&mut text, &mut pieces, port, false)?;
         }
-        let lit = |text: &str| Value {
-            text: text.to_string(),
-            variable: false,
-            span: e.span,
+        let first_note = pieces
+            .first()
+            .map(|(_, _, o)| (o.name, "the constant is defined here".to_string()));
+        let part = |pair: pest::iterators::Pair<Rule>| {
+            let (range, str) = (pair.as_span().start()..pair.as_span().end(), pair.as_str());
+            let piece = pieces
+                .iter()
+                .find(|(r, _, _)| r.start <= range.start && range.end <= r.end);
+            let (span, note) = match piece {
+                Some((r, v, Origin { given: Some(g), .. })) => (
+                    Span::new(
+                        g.file,
+                        g.start + range.start - r.start..g.start + range.end - r.start,
+                    ),
+                    Some((v.span, format!("`${}` is used here", v.text))),
+                ),
+                Some((_, _, o)) => (
+                    e.span,
+                    Some((o.name, "the constant is defined here".to_string())),
+                ),
+                None => (e.span, first_note.clone()),
+            };
+            Part {
+                value: Value {
+                    text: str.to_string(),
+                    variable: false,
+                    span,
+                },
+                at: e.span,
+                note,
+            }
         };
         let Ok(mut pairs) = IpvsParser::parse(Rule::server_addr_only, &text) else {
             let mut d = Diagnostic::error(
@@ -657,8 +831,11 @@ impl Lowerer<'_> {
             )
             .label("not an address")
             .help("a constant used as an address holds an address, a range, or ADDRESS:PORT");
-            if let Some(def) = define {
-                d = d.note(def, "the constant is defined here");
+            for (_, v, origin) in &pieces {
+                d = match origin.given {
+                    Some(g) => d.note(g, format!("`${}` holds the value given here", v.text)),
+                    None => d.note(origin.name, "the constant is defined here"),
+                };
             }
             self.report(d);
             return None;
@@ -668,26 +845,35 @@ impl Lowerer<'_> {
             .and_then(|p| p.into_inner().next())
             .expect("server_addr_only holds a server_addr");
         let (mut host, mut end, mut port) = (None, None, None);
-        for part in addr.into_inner() {
-            let inner = part
-                .clone()
-                .into_inner()
-                .next()
-                .map_or(part.as_str(), |p| p.as_str());
-            match part.as_rule() {
-                Rule::host => host = Some(lit(inner)),
+        for pair in addr.into_inner() {
+            match pair.as_rule() {
+                Rule::host => host = Some(part(innermost(pair))),
                 Rule::range_end => {
-                    let text = part
-                        .into_inner()
-                        .next()
-                        .and_then(|h| h.into_inner().next())
-                        .map_or(inner, |p| p.as_str());
-                    end = Some(lit(text));
+                    let host = pair.into_inner().next().expect("a range end holds a host");
+                    end = Some(part(innermost(host)));
                 }
-                _ => port = Some(lit(inner)),
+                _ => port = Some(part(innermost(pair))),
             }
         }
-        Some((host.expect("a host"), end, port, define))
+        Some((host.expect("a host"), end, port))
+    }
+
+    /// Appends the text of `v` to an endpoint's, noting where a constant's text lies in it.
+    fn substitute<'v>(
+        &mut self,
+        text: &mut String,
+        pieces: &mut Vec<(Range<usize>, &'v Value, Origin)>,
+        v: &'v Value,
+        bracket: bool,
+    ) -> Option<()> {
+        let (t, origin) = self.resolve(v)?;
+        let written = if bracket { bracketed(&t, v) } else { t.clone() };
+        let start = text.len() + (written.len() - t.len()) / 2;
+        if let Some(origin) = origin {
+            pieces.push((start..start + t.len(), v, origin));
+        }
+        text.push_str(&written);
+        Some(())
     }
 
     fn service(&mut self, decl: &ServiceDecl) {
@@ -949,6 +1135,11 @@ impl Lowerer<'_> {
         }
         Some(spec)
     }
+}
+
+/// The address inside a host's brackets, or the number of a port.
+fn innermost(pair: pest::iterators::Pair<Rule>) -> pest::iterators::Pair<Rule> {
+    pair.clone().into_inner().next().unwrap_or(pair)
 }
 
 fn bracketed(text: &str, v: &Value) -> String {

@@ -118,11 +118,10 @@ pub(crate) fn lock() -> Result<(Journal, Option<JournalEntry>), i32> {
 /// servers it removed to drain.
 pub fn run(args: Args, style: Style) -> i32 {
     let mut sources = Sources::new();
-    let mut desired =
-        match super::load_checked(&mut sources, &args.file, args.input.input_format, style) {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
+    let mut desired = match super::load_checked(&mut sources, &args.file, &args.input, style) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     args.drain.apply_to(&mut desired.policy);
     let options = match test_options() {
         Ok(o) => o,

@@ -28,7 +28,7 @@ pub fn run(args: Args, style: Style) -> i32 {
     let mut all = Vec::new();
     let mut status = EXIT_OK;
     for path in &args.files {
-        let compiled = match super::load(&mut sources, path, args.input.input_format) {
+        let compiled = match super::load(&mut sources, path, &args.input) {
             Ok(c) => c,
             Err(code) => {
                 status = status.max(code);

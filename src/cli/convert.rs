@@ -15,7 +15,7 @@ pub struct Args {
 
 /// `ipvsc convert`: the table the input describes, in the ipvsc language.
 pub fn run(args: Args, style: Style) -> i32 {
-    match super::load_clean(&args.file, args.input.input_format, style) {
+    match super::load_clean(&args.file, &args.input, style) {
         Ok(table) => {
             print!("{}", render(&table, SaveFormat::Ipvs, SaveExtras::ALL));
             EXIT_OK

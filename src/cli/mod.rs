@@ -18,7 +18,7 @@ use std::path::Path;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::compiler::{self, Compiled, InputFormat};
+use crate::compiler::{self, Compiled, Define, InputFormat, Options};
 use crate::diagnostic::{self, Diagnostic, Style};
 use crate::kernel::netlink::{NetlinkKernel, Unavailable};
 use crate::kernel::KernelError;
@@ -110,6 +110,18 @@ pub struct InputArgs {
     /// Read the input as this format instead of detecting it.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     input_format: InputFormat,
+    /// Set the constant NAME, overriding the file's `define NAME = ...` (repeatable).
+    #[arg(long = "define", short = 'D', value_name = "NAME=VALUE")]
+    defines: Vec<Define>,
+}
+
+impl From<&InputArgs> for Options {
+    fn from(args: &InputArgs) -> Options {
+        Options {
+            format: args.input_format,
+            defines: args.defines.clone(),
+        }
+    }
 }
 
 /// Runs the command line and returns the exit status.
@@ -169,19 +181,30 @@ fn terminal_width() -> usize {
         .unwrap_or(100)
 }
 
-/// Reads and compiles one file; `Err` carries the exit status after an I/O error.
+/// Reads and compiles one file; `Err` carries the exit status after an I/O error, or after
+/// `--define` with an ipvsadm dump (which has no constants to set).
 pub(crate) fn load(
     sources: &mut Sources,
     path: &Path,
-    format: InputFormat,
+    options: impl Into<Options>,
 ) -> Result<Compiled, i32> {
-    match sources.read(path) {
-        Ok(id) => Ok(compiler::compile(sources, id, format)),
+    let options = options.into();
+    let id = match sources.read(path) {
+        Ok(id) => id,
         Err(e) => {
             eprintln!("ipvsc: cannot read {}: {e}", path.display());
-            Err(EXIT_USAGE)
+            return Err(EXIT_USAGE);
         }
+    };
+    let format = compiler::detect(&sources.get(id).text, options.format);
+    if format == InputFormat::Ipvsadm && !options.defines.is_empty() {
+        eprintln!(
+            "ipvsc: --define sets constants of a .ipvs file, but {} is ipvsadm input, which has none",
+            sources.get(id).name
+        );
+        return Err(EXIT_USAGE);
     }
+    Ok(compiler::compile(sources, id, &options))
 }
 
 /// Reads and compiles one file into `sources`, prints its diagnostics, and gives the result
@@ -189,10 +212,10 @@ pub(crate) fn load(
 pub(crate) fn load_checked(
     sources: &mut Sources,
     path: &Path,
-    format: InputFormat,
+    options: impl Into<Options>,
     style: Style,
 ) -> Result<Compiled, i32> {
-    let compiled = load(sources, path, format)?;
+    let compiled = load(sources, path, options)?;
     print_diagnostics(&compiled.diagnostics, sources, style);
     if compiled.has_errors() {
         return Err(EXIT_ERRORS);
@@ -201,8 +224,12 @@ pub(crate) fn load_checked(
 }
 
 /// [`load_checked`], for the table alone.
-pub(crate) fn load_clean(path: &Path, format: InputFormat, style: Style) -> Result<Table, i32> {
-    load_checked(&mut Sources::new(), path, format, style).map(|c| c.table)
+pub(crate) fn load_clean(
+    path: &Path,
+    options: impl Into<Options>,
+    style: Style,
+) -> Result<Table, i32> {
+    load_checked(&mut Sources::new(), path, options, style).map(|c| c.table)
 }
 
 /// Exit status: the kernel has no IPVS (the ip_vs module is not loaded and cannot be).

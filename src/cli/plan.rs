@@ -46,11 +46,10 @@ pub struct Args {
 /// `ipvsc plan`: what `apply` would do, as a reviewer reads it.
 pub fn run(args: Args, style: Style) -> i32 {
     let mut sources = Sources::new();
-    let mut desired =
-        match super::load_checked(&mut sources, &args.file, args.input.input_format, style) {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
+    let mut desired = match super::load_checked(&mut sources, &args.file, &args.input, style) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     args.drain.apply_to(&mut desired.policy);
     let plan = match args.from.as_deref() {
         // A saved table has no connections and no recorded drains: every leaving server that

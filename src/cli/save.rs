@@ -57,7 +57,7 @@ pub fn run(args: Args, style: Style) -> i32 {
     let Some(file) = &args.file else {
         return save_kernel(args.format, extras);
     };
-    match super::load_clean(file, args.input.input_format, style) {
+    match super::load_clean(file, &args.input, style) {
         Ok(table) => {
             print!("{}", render(&table, args.format, extras));
             EXIT_OK

@@ -25,7 +25,7 @@ pub fn check(doc_uri: &Uri, text: &str, path: Option<&Path>) -> Vec<lsp_types::D
         path.map(Path::to_path_buf),
         text.to_string(),
     ));
-    let compiled = compiler::compile(&mut sources, doc, InputFormat::Auto);
+    let compiled = compiler::compile(&mut sources, doc, &InputFormat::Auto.into());
     let index = LineIndex::new(text);
     let includes = include_owners(&sources, text, path);
     compiled

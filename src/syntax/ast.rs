@@ -54,7 +54,7 @@ pub enum ItemKind {
     /// `sysctl { ... }`
     Sysctl(Block),
     /// `sync STATE { ... }`
-    Sync { state: Text, block: Block },
+    Sync { state: Value, block: Block },
     /// `service KEY { ... }`
     Service(Box<ServiceDecl>),
     /// A word that starts no known statement.

@@ -115,7 +115,7 @@ impl Formatter<'_> {
             ItemKind::Defense(b) => self.block("defense".into(), b, item),
             ItemKind::Sysctl(b) => self.block("sysctl".into(), b, item),
             ItemKind::Sync { state, block } => {
-                self.block(format!("sync {}", state.text), block, item)
+                self.block(format!("sync {}", state.source()), block, item)
             }
             ItemKind::Service(s) => self.service(s, item),
             ItemKind::Unknown { .. } => self.src(item.span).to_string(),

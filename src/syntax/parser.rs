@@ -96,7 +96,7 @@ impl Builder {
             }
             Rule::sync => {
                 inner.next();
-                let state = self.text(&inner.next().expect("sync state"));
+                let state = self.value(inner.next().expect("sync state"));
                 ItemKind::Sync {
                     state,
                     block: self.block(inner, span, one_line),

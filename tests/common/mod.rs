@@ -6,7 +6,7 @@ pub mod tables;
 
 use std::path::{Path, PathBuf};
 
-use ipvsc::compiler::{self, Compiled, InputFormat};
+use ipvsc::compiler::{self, Compiled, InputFormat, Options};
 use ipvsc::diagnostic::{self, Style};
 use ipvsc::source::Sources;
 
@@ -14,19 +14,38 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Compiles a file from disk.
+/// Compiles a file from disk, with the command-line defines of a first line
+/// `# args: --define NAME=VALUE ...`.
 pub fn compile_path(path: &Path) -> (Sources, Compiled) {
     let mut sources = Sources::new();
     let id = sources.read(path).expect("readable test input");
-    let compiled = compiler::compile(&mut sources, id, InputFormat::Auto);
+    let options = options_of(&sources.get(id).text);
+    let compiled = compiler::compile(&mut sources, id, &options);
     (sources, compiled)
+}
+
+/// The compile options a test input asks for in its first line, `# args: --define NAME=VALUE`.
+pub fn options_of(text: &str) -> Options {
+    let mut options = Options::from(InputFormat::Auto);
+    let Some(args) = text.lines().next().and_then(|l| l.strip_prefix("# args:")) else {
+        return options;
+    };
+    let mut words = args.split_whitespace();
+    while let Some(flag) = words.next() {
+        assert_eq!(flag, "--define", "only --define goes in `# args:`");
+        let define = words.next().expect("--define NAME=VALUE");
+        options
+            .defines
+            .push(define.parse().expect("a well-formed --define"));
+    }
+    options
 }
 
 /// Compiles text given inline, named `name`.
 pub fn compile_text(name: &str, text: &str) -> (Sources, Compiled) {
     let mut sources = Sources::new();
     let id = sources.add(ipvsc::source::SourceFile::new(name, None, text.to_string()));
-    let compiled = compiler::compile(&mut sources, id, InputFormat::Auto);
+    let compiled = compiler::compile(&mut sources, id, &InputFormat::Auto.into());
     (sources, compiled)
 }
 
