@@ -155,7 +155,30 @@ fn plan_from_a_dump_reads_like_a_review() {
     )
     .unwrap();
     let file = "service tcp 10.0.0.1:80 {\n    scheduler wrr\n    server 10.0.0.2 weight 5\n    server 10.0.0.4\n}\n";
+    // A server that leaves drains by default (TCP: 15 minutes at the most); a dump has no
+    // connection counts, so it is shown draining.
     let out = ipvsc(&["plan", "--from", dump.to_str().unwrap(), "-"], file);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "  - service tcp 10.0.0.9:80\n\
+         \x20~- server 10.0.0.3:80 of service tcp 10.0.0.1:80\n\
+         \x20     weight: 1 → 0\n\
+         \x20     then: removed when its connections are gone, 15m at the most\n\
+         \x20 ~ service tcp 10.0.0.1:80  (<stdin>:1)\n\
+         \x20     scheduler: rr → wrr\n\
+         \x20 ~ server 10.0.0.2:80 of service tcp 10.0.0.1:80  (<stdin>:3)\n\
+         \x20     weight: 1 → 5\n\
+         \x20 + server 10.0.0.4:80 of service tcp 10.0.0.1:80  (<stdin>:4)\n\
+         \x20     forward dr, weight 1, upper 0, lower 0\n\
+         \n\
+         Plan: 1 to add, 2 to change, 1 to remove, 1 to drain (5 kernel operations).\n"
+    );
+    // `--drain off` (or `drain off` in the file) removes at once.
+    let out = ipvsc(
+        &["plan", "--drain", "off", "--from", dump.to_str().unwrap(), "-"],
+        file,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
@@ -193,7 +216,9 @@ fn plan_from_a_dump_reads_like_a_review() {
         file,
     );
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(v["remove"], 2);
+    assert_eq!(v["remove"], 1);
+    assert_eq!(v["drain"], 1);
+    assert_eq!(v["changes"][1]["action"], "drain");
     assert_eq!(v["changes"][2]["location"], "<stdin>:1");
     // The same table again: nothing to do, and the detailed exit code says so.
     let same = ipvsc(

@@ -18,8 +18,11 @@ fn conversions_match_golden_files() {
         let text = compiled.table.to_ipvs();
         common::golden(&input.with_extension("ipvs"), &text);
         let (s, again) = common::compile_text("converted.ipvs", &text);
+        // A persistent service drains by default, which the kernel's defaults defeat: the
+        // converted file says so, where the dump could not (the table is the same).
+        let drain_template = ipvsc::diagnostic::Code::DrainTemplate;
         assert!(
-            again.diagnostics.is_empty(),
+            again.diagnostics.iter().all(|d| d.code == drain_template),
             "{}",
             common::render_all(&s, &again)
         );

@@ -854,8 +854,12 @@ impl Builder {
                 );
             }
         }
-        let warnings = super::drain::warnings(&self.table, &self.policy, &self.map);
-        self.diagnostics.extend(warnings);
+        // A dump cannot say how its servers drain, nor set sysctls: `plan` warns for it,
+        // from the kernel's settings.
+        if self.dialect == Dialect::Language {
+            let warnings = super::drain::warnings(&self.table, &self.policy, &self.map);
+            self.diagnostics.extend(warnings);
+        }
         Built {
             table: self.table,
             policy: self.policy,
