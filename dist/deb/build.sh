@@ -4,9 +4,9 @@
 # Prints the path of the .deb on its last line. Needs cargo, dpkg-deb, dpkg-shlibdeps
 # (dpkg-dev), strip (binutils) and gzip; tests/deb.sh installs whatever is missing.
 #
-# It compiles the release binary, assembles the package tree under OUTDIR/root and calls
-# dpkg-deb --build --root-owner-group. The man page and the shell completions are made by
-# the built binary itself (`ipvsc man`, `ipvsc completions SHELL`).
+# It compiles the release binary, assembles the package tree in OUTDIR/build/debian/ipvsc
+# and calls dpkg-deb --build --root-owner-group. The man page and the shell completions are
+# made by the built binary itself (`ipvsc man`, `ipvsc completions SHELL`).
 set -euo pipefail
 umask 022
 
@@ -34,9 +34,13 @@ cargo build --release --locked --bin ipvsc >&2
 bin=$target_dir/release/ipvsc
 [ -x "$bin" ] || die "$bin was not built"
 
-root=$outdir/root
-rm -rf "$root"
+# The tree is laid out as debhelper would (build/debian/ipvsc), so that dpkg-shlibdeps finds
+# the binary where it expects it, next to a throwaway debian/control that it requires.
+build=$outdir/build
+rm -rf "$build"
+root=$build/debian/ipvsc
 mkdir -p "$root/DEBIAN"
+printf 'Source: ipvsc\n\nPackage: ipvsc\nArchitecture: any\n' > "$build/debian/control"
 
 # The program, stripped the way dh_strip does it (the release profile keeps line tables).
 install -D -m 0755 "$bin" "$root/usr/bin/ipvsc"
@@ -74,15 +78,8 @@ awk -v crates="$crates" '$0 == "@CRATES@" { print crates; next } { print }' \
     dist/deb/copyright > "$doc/copyright"
 chmod 0644 "$doc/copyright"
 
-# Control data. Depends comes from the libraries the binary links (dpkg-shlibdeps reads
-# them through debian/control, which it needs to exist: a throwaway one is made here).
-shlib_dir=$outdir/shlibdeps
-rm -rf "$shlib_dir"
-mkdir -p "$shlib_dir/debian"
-printf 'Source: ipvsc\n\nPackage: ipvsc\nArchitecture: any\n' > "$shlib_dir/debian/control"
-depends=$(cd "$shlib_dir" && dpkg-shlibdeps -O "$root/usr/bin/ipvsc" 2>/dev/null \
-    | sed -n 's/^shlibs:Depends=//p')
-rm -rf "$shlib_dir"
+# Control data. Depends comes from the shared libraries the binary links.
+depends=$(cd "$build" && dpkg-shlibdeps -O debian/ipvsc/usr/bin/ipvsc | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies for usr/bin/ipvsc"
 
 installed_size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
