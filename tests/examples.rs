@@ -12,8 +12,14 @@ fn every_example_checks_clean() {
     for path in examples {
         let (sources, compiled) = common::compile_path(&path);
         let rendered = common::render_all(&sources, &compiled);
+        // The converted dump keeps the table of the dump, which cannot set the sysctl a
+        // persistent service's drains need: its header says so, and check warns.
+        let allowed = |d: &ipvsc::diagnostic::Diagnostic| {
+            path.ends_with("legacy-converted.ipvs")
+                && d.code == ipvsc::diagnostic::Code::DrainTemplate
+        };
         assert!(
-            compiled.diagnostics.is_empty(),
+            compiled.diagnostics.iter().all(allowed),
             "{} has diagnostics:\n{rendered}",
             path.display()
         );

@@ -40,7 +40,7 @@
 ;; grammar and the compiler is in one of these lists.
 
 (defconst ipvs-mode-statements
-  '("define" "include" "timeouts" "defense" "sysctl" "sync" "service")
+  '("define" "include" "drain" "timeouts" "defense" "sysctl" "sync" "service")
   "The statements of a file.")
 
 (defconst ipvs-mode-options

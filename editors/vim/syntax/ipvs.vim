@@ -14,7 +14,7 @@ syn case match
 syn iskeyword @,48-57,_,-
 
 " Statements of a file.
-syn keyword ipvsStatement define include timeouts defense sysctl sync service
+syn keyword ipvsStatement define include drain timeouts defense sysctl sync service
 " Statements of a service, options of a server, and `port`.
 syn keyword ipvsOption scheduler persistent netmask pe one-packet forward weight upper lower
 syn keyword ipvsOption server port
