@@ -176,7 +176,14 @@ fn plan_from_a_dump_reads_like_a_review() {
     );
     // `--drain off` (or `drain off` in the file) removes at once.
     let out = ipvsc(
-        &["plan", "--drain", "off", "--from", dump.to_str().unwrap(), "-"],
+        &[
+            "plan",
+            "--drain",
+            "off",
+            "--from",
+            dump.to_str().unwrap(),
+            "-",
+        ],
         file,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

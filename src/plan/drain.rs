@@ -462,3 +462,268 @@ pub fn finish_drains(current: &Table, state: &State, loads: Option<&Loads>, now:
     plan.state.overrides = state.overrides.clone();
     plan
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compiler::compile_clean as compile;
+    use crate::kernel::{Kernel, MemoryKernel};
+    use crate::plan::state::Override;
+
+    const T0: u64 = 1_000_000;
+
+    fn svc(text: &str) -> ServiceKey {
+        let (proto, ep) = text.split_once(' ').unwrap();
+        let (addr, port) = ep.rsplit_once(':').unwrap();
+        ServiceKey::Inet {
+            protocol: match proto {
+                "tcp" => Protocol::Tcp,
+                _ => Protocol::Udp,
+            },
+            addr: addr.parse().unwrap(),
+            port: port.parse().unwrap(),
+        }
+    }
+
+    fn srv(text: &str) -> ServerKey {
+        let (addr, port) = text.rsplit_once(':').unwrap();
+        ServerKey {
+            addr: addr.parse().unwrap(),
+            port: port.parse().unwrap(),
+        }
+    }
+
+    fn busy(n: u32) -> Load {
+        Load {
+            active: n,
+            ..Load::default()
+        }
+    }
+
+    /// A kernel holding `text`'s table.
+    fn kernel(text: &str) -> MemoryKernel {
+        let mut k = MemoryKernel::new();
+        let empty = k.read().unwrap();
+        let p = plan(&compile(text), &SourceMap::default(), &empty, Scope::All);
+        for (op, _) in p.ops() {
+            k.apply(op).unwrap();
+        }
+        k
+    }
+
+    /// Plans `text` against the kernel (its loads, `state`, at `now`), runs the plan, and
+    /// gives it.
+    fn apply(k: &mut MemoryKernel, text: &str, state: &State, now: u64) -> Plan {
+        let compiled = {
+            let mut sources = crate::source::Sources::new();
+            let id = sources.add(crate::source::SourceFile::new("t.ipvs", None, text.into()));
+            crate::compiler::compile(&mut sources, id, &Default::default())
+        };
+        let current = k.read().unwrap();
+        let loads = k.loads(&leaving(&compiled.table, &current, state)).unwrap();
+        let live = Live {
+            policy: &compiled.policy,
+            loads: Some(&loads),
+            state,
+            now,
+        };
+        let p = plan_live(&compiled.table, &compiled.map, &current, Scope::All, &live);
+        for (op, _) in p.ops() {
+            k.apply(op).unwrap();
+        }
+        p
+    }
+
+    fn weight(k: &mut MemoryKernel, service: &str, server: &str) -> Option<u32> {
+        let t = k.read().unwrap();
+        Some(
+            t.services
+                .get(&svc(service))?
+                .servers
+                .get(&srv(server))?
+                .weight,
+        )
+    }
+
+    const AB: &str =
+        "service tcp 10.0.0.1:80 { server 10.0.0.2 weight 3; server 10.0.0.3 weight 2 }\n";
+    const A: &str = "service tcp 10.0.0.1:80 { server 10.0.0.2 weight 3 }\n";
+
+    #[test]
+    fn a_busy_server_drains_and_goes_once_its_connections_are_gone() {
+        let mut k = kernel(AB);
+        k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), busy(2));
+        let p = apply(&mut k, A, &State::default(), T0);
+        assert_eq!(p.drain_count(), 1);
+        assert_eq!(p.counts(), (0, 0, 0));
+        assert_eq!(weight(&mut k, "tcp 10.0.0.1:80", "10.0.0.3:80"), Some(0));
+        let rec = &p.state.drains[0];
+        assert_eq!(
+            (rec.weight, rec.deadline),
+            (2, T0 + u64::from(DEFAULT_DRAIN))
+        );
+        assert!(!rec.remove_service);
+
+        // Still busy: nothing to do, and the drain is shown with what is left.
+        let again = apply(&mut k, A, &p.state, T0 + 60);
+        assert!(again.is_empty(), "{again:#?}");
+        assert_eq!(again.draining.len(), 1);
+        assert_eq!(again.draining[0].connections, Some(2));
+        assert_eq!(
+            again.draining[0].seconds_left,
+            u64::from(DEFAULT_DRAIN) - 60
+        );
+        assert_eq!(again.state, p.state);
+
+        // Closed connections in TIME_WAIT hold nothing.
+        let closing = Load {
+            inactive: 3,
+            closing: 3,
+            ..Load::default()
+        };
+        k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), closing);
+        let done = apply(&mut k, A, &again.state, T0 + 120);
+        assert_eq!(done.counts(), (0, 0, 1));
+        assert!(done.state.drains.is_empty());
+        assert_eq!(weight(&mut k, "tcp 10.0.0.1:80", "10.0.0.3:80"), None);
+        assert!(apply(&mut k, A, &done.state, T0 + 180).is_empty());
+    }
+
+    #[test]
+    fn the_deadline_ends_a_drain_whatever_its_connections() {
+        let mut k = kernel(AB);
+        k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), busy(1));
+        let file = format!("drain 90s\n{A}");
+        let p = apply(&mut k, &file, &State::default(), T0);
+        assert_eq!(p.state.drains[0].deadline, T0 + 90);
+        assert!(apply(&mut k, &file, &p.state, T0 + 89).is_empty());
+        let done = apply(&mut k, &file, &p.state, T0 + 90);
+        assert_eq!(done.op_count(), 1);
+        let text = crate::plan::render(&done, &crate::source::Sources::new());
+        assert!(text.contains("deadline passed, 1 connection cut"), "{text}");
+        assert_eq!(weight(&mut k, "tcp 10.0.0.1:80", "10.0.0.3:80"), None);
+    }
+
+    #[test]
+    fn a_server_back_in_the_file_is_restored_by_an_edit() {
+        let mut k = kernel(AB);
+        k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), busy(4));
+        let p = apply(&mut k, A, &State::default(), T0);
+        let back = apply(&mut k, AB, &p.state, T0 + 10);
+        assert_eq!(back.counts(), (0, 1, 0));
+        assert!(matches!(back.changes[0].ops[..], [Op::EditServer(_, s)] if s.weight == 2));
+        assert!(back.state.drains.is_empty());
+        assert!(back.notes.iter().any(|n| n.contains("back in the file")));
+        assert_eq!(weight(&mut k, "tcp 10.0.0.1:80", "10.0.0.3:80"), Some(2));
+    }
+
+    #[test]
+    fn idle_servers_and_udp_go_at_once() {
+        let mut k = kernel(&format!(
+            "{AB}service udp 10.0.0.1:53 {{ server 10.0.0.5; server 10.0.0.6 }}\n"
+        ));
+        k.set_load(svc("udp 10.0.0.1:53"), srv("10.0.0.6:53"), busy(9));
+        let p = apply(
+            &mut k,
+            &format!("{A}service udp 10.0.0.1:53 {{ server 10.0.0.5 }}\n"),
+            &State::default(),
+            T0,
+        );
+        assert_eq!((p.counts(), p.drain_count()), ((0, 0, 2), 0));
+        assert!(p.state.drains.is_empty());
+    }
+
+    #[test]
+    fn a_leaving_service_drains_its_busy_servers_then_goes() {
+        let two = "service tcp 10.0.0.9:80 { server 10.0.0.2; server 10.0.0.3 }\n";
+        let mut k = kernel(&format!("{A}{two}"));
+        k.set_load(svc("tcp 10.0.0.9:80"), srv("10.0.0.2:80"), busy(1));
+        let p = apply(&mut k, A, &State::default(), T0);
+        assert_eq!(p.drain_count(), 1);
+        // The idle server went at once; the busy one waits at weight 0.
+        assert_eq!(weight(&mut k, "tcp 10.0.0.9:80", "10.0.0.3:80"), None);
+        assert_eq!(weight(&mut k, "tcp 10.0.0.9:80", "10.0.0.2:80"), Some(0));
+        assert!(p.state.drains[0].remove_service);
+        assert!(apply(&mut k, A, &p.state, T0 + 5).is_empty());
+        k.set_load(svc("tcp 10.0.0.9:80"), srv("10.0.0.2:80"), busy(0));
+        let done = apply(&mut k, A, &p.state, T0 + 10);
+        assert_eq!(done.counts(), (0, 0, 1));
+        assert!(!k
+            .read()
+            .unwrap()
+            .services
+            .contains_key(&svc("tcp 10.0.0.9:80")));
+        assert!(done.state.drains.is_empty());
+    }
+
+    #[test]
+    fn finishing_without_the_file_touches_nothing_else() {
+        let mut k = kernel(AB);
+        k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), busy(1));
+        let p = apply(&mut k, A, &State::default(), T0);
+        // Someone adds a server by hand: `ipvsc drain` leaves it.
+        let extra = Server::new(srv("10.0.0.4:80"));
+        k.apply(&Op::AddServer(svc("tcp 10.0.0.1:80"), extra))
+            .unwrap();
+        let current = k.read().unwrap();
+        let loads = k.loads(&[svc("tcp 10.0.0.1:80")]).unwrap();
+        let waiting = finish_drains(&current, &p.state, Some(&loads), T0 + 1);
+        assert!(waiting.is_empty(), "{waiting:#?}");
+        assert_eq!(waiting.draining.len(), 1);
+        k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), busy(0));
+        let loads = k.loads(&[svc("tcp 10.0.0.1:80")]).unwrap();
+        let done = finish_drains(&current, &p.state, Some(&loads), T0 + 2);
+        assert_eq!(
+            done.ops().map(|(op, _)| op.clone()).collect::<Vec<_>>(),
+            vec![Op::DeleteServer(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"))]
+        );
+    }
+
+    #[test]
+    fn a_drain_someone_else_changed_is_dropped_not_forced() {
+        let mut k = kernel(AB);
+        k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), busy(1));
+        let p = apply(&mut k, A, &State::default(), T0);
+        let mut changed = Server::new(srv("10.0.0.3:80"));
+        changed.weight = 7;
+        k.apply(&Op::EditServer(svc("tcp 10.0.0.1:80"), changed))
+            .unwrap();
+        let after = apply(&mut k, A, &p.state, T0 + 5);
+        assert!(after.is_empty(), "{after:#?}");
+        assert!(after.state.drains.is_empty());
+        assert!(after
+            .notes
+            .iter()
+            .any(|n| n.contains("someone else changed it")));
+        assert_eq!(weight(&mut k, "tcp 10.0.0.1:80", "10.0.0.3:80"), Some(7));
+    }
+
+    #[test]
+    fn overrides_are_kept_and_dropped_with_their_server() {
+        let mut k = kernel(AB);
+        let disabled = Override {
+            service: svc("tcp 10.0.0.1:80"),
+            server: srv("10.0.0.2:80"),
+            weight: 0,
+            file_weight: 3,
+            since: T0,
+        };
+        let state = State {
+            overrides: vec![disabled.clone()],
+            ..State::default()
+        };
+        let changed_file = AB.replace("weight 3", "weight 5");
+        let p = apply(&mut k, &changed_file, &state, T0);
+        assert_eq!(weight(&mut k, "tcp 10.0.0.1:80", "10.0.0.2:80"), Some(0));
+        assert_eq!(p.state.overrides[0].file_weight, 5);
+        assert!(p.notes.iter().any(|n| n.contains("stays disabled")));
+        let gone = apply(
+            &mut k,
+            "service tcp 10.0.0.1:80 { server 10.0.0.3 weight 2 }\n",
+            &p.state,
+            T0,
+        );
+        assert!(gone.state.overrides.is_empty());
+        assert!(gone.notes.iter().any(|n| n.contains("is dropped")));
+    }
+}

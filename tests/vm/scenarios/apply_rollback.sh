@@ -39,7 +39,7 @@ table() { # $1 = a | b
             print "sync master { interface eth0; syncid 1 }"
         } else {
             print "timeouts { tcp 20m; udp 2m }"
-            print "sysctl { expire_nodest_conn on; sync_threshold 4 60 }"
+            print "sysctl { expire_nodest_conn on; expire_quiescent_template on; sync_threshold 4 60 }"
             print "sync master { interface eth0; syncid 2 }"
             print "sync backup { interface eth1; syncid 3 }"
         }
