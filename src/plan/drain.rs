@@ -41,11 +41,19 @@ fn server_of(table: &Table, key: &(ServiceKey, ServerKey)) -> Option<Server> {
     table.services.get(&key.0)?.servers.get(&key.1).copied()
 }
 
-fn describe_load(left: Option<u32>) -> String {
+/// `1 connection`, `3 connections`, `its connections` (when not known).
+fn connections(left: Option<u32>) -> String {
     match left {
         None => "its connections".to_string(),
-        Some(1) => "its 1 connection".to_string(),
-        Some(n) => format!("its {n} connections"),
+        Some(1) => "1 connection".to_string(),
+        Some(n) => format!("{n} connections"),
+    }
+}
+
+fn describe_load(left: Option<u32>) -> String {
+    match left {
+        None => connections(None),
+        n => format!("its {}", connections(n)),
     }
 }
 
@@ -201,15 +209,10 @@ pub fn plan_live(
         if deleted_with_service {
             continue;
         }
-        let why = match left {
-            Some(0) => "no connections left".to_string(),
-            _ if live.now >= rec.deadline => format!(
-                "deadline passed, {} cut",
-                left.map_or("its connections".to_string(), |n| format!(
-                    "{n} connections"
-                ))
-            ),
-            _ => "no connections left".to_string(),
+        let why = if *left != Some(0) && live.now >= rec.deadline {
+            format!("deadline passed, {} cut", connections(*left))
+        } else {
+            "no connections left".to_string()
         };
         changes.push(Change {
             action: Action::Remove,
