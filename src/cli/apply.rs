@@ -49,7 +49,7 @@ pub struct Args {
 pub struct DrainArg {
     /// How removed servers leave when the file does not say (an ipvsadm dump never does): a
     /// deadline like 10m, or `off` to delete them at once.
-    #[arg(long, value_name = "DURATION|off", value_parser = parse_drain)]
+    #[arg(long, value_name = "DURATION|off", value_parser = parse_drain_arg)]
     drain: Option<Drain>,
 }
 
@@ -62,7 +62,8 @@ impl DrainArg {
     }
 }
 
-fn parse_drain(text: &str) -> Result<Drain, String> {
+/// `off` or a duration, as `--drain` takes it.
+pub(crate) fn parse_drain_arg(text: &str) -> Result<Drain, String> {
     if text == "off" {
         return Ok(Drain::Off);
     }

@@ -8,6 +8,7 @@ mod fmt;
 mod list;
 mod lsp;
 mod ops;
+mod overrides;
 mod plan;
 mod recover;
 mod save;
@@ -84,6 +85,20 @@ enum Command {
     Recover,
     /// Finish the drains of removed servers that are due, and list the others (needs root).
     Drain(drain::Args),
+    /// Set a real server's weight to 0 now and keep it so across applies (needs root).
+    #[command(
+        override_usage = "ipvsc disable [--drain[=DURATION]] SERVICE SERVER\n       \
+                                ipvsc disable tcp 10.0.0.1:80 10.0.0.2:8080"
+    )]
+    Disable(overrides::DisableArgs),
+    /// Clear `disable` or `weight`: give the server back the file's weight (needs root).
+    #[command(override_usage = "ipvsc enable SERVICE SERVER")]
+    Enable(overrides::Target),
+    /// Set a real server's weight now and keep it across applies (needs root).
+    #[command(override_usage = "ipvsc weight SERVICE SERVER WEIGHT")]
+    Weight(overrides::WeightArgs),
+    /// List the overrides set by disable and weight.
+    Overrides(overrides::ListArgs),
     /// Show the kernel's table, like `ipvsadm -L -n` (needs root).
     List(list::Args),
     /// Reset the kernel's counters, of one service or all, like `ipvsadm -Z` (needs root).
@@ -154,6 +169,10 @@ pub fn main() -> i32 {
         Command::Apply(args) => apply::run(args, style),
         Command::Recover => recover::run(),
         Command::Drain(args) => drain::run(args),
+        Command::Disable(args) => overrides::disable(args),
+        Command::Enable(args) => overrides::enable(args),
+        Command::Weight(args) => overrides::weight(args),
+        Command::Overrides(args) => overrides::list(args),
         Command::Lsp(args) => lsp::run(args),
         Command::Zero(args) => zero::run(args),
         Command::Clear => apply_one(crate::kernel::Op::Flush),

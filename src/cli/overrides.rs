@@ -1,0 +1,366 @@
+//! Runtime overrides for operators and health checkers: `ipvsc disable`, `enable` and `weight`
+//! change one server's weight in the kernel at once and record it, so that later applies keep
+//! it until it is cleared; `ipvsc overrides` lists them.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+use super::apply::{lock_clean, save_state};
+use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
+use crate::kernel::netlink::NetlinkKernel;
+use crate::kernel::{Kernel, Op};
+use crate::model::{Drain, Server, ServerKey, ServiceKey, Table, MAX_WEIGHT};
+use crate::plan::render::duration;
+use crate::plan::state::{self, Override, STATE_VERSION};
+
+#[derive(clap::Args)]
+pub struct Target {
+    /// The service, like `tcp 10.0.0.1:80` or `fwmark 1`, then the real server, like
+    /// `10.0.0.2:8080` (the port may be left out when the address is enough).
+    #[arg(required = true, num_args = 2.., value_name = "WORD")]
+    words: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct DisableArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Then wait until the server's connections are gone, at most this long (default 15m);
+    /// exit 1 if some are still there.
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "15m", require_equals = true,
+          value_parser = super::apply::parse_drain_arg)]
+    drain: Option<Drain>,
+}
+
+#[derive(clap::Args)]
+pub struct WeightArgs {
+    /// The service, the real server, then the weight (0 to 65535), like
+    /// `tcp 10.0.0.1:80 10.0.0.2:8080 5`.
+    #[arg(required = true, num_args = 3.., value_name = "WORD")]
+    words: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// A server named on the command line: the service's words, then the server's.
+fn parse_target(words: &[String]) -> Result<(ServiceKey, String), i32> {
+    let (server, service) = words.split_last().expect("clap requires two words");
+    let service = service.join(" ").parse::<ServiceKey>().map_err(|e| {
+        eprintln!("ipvsc: {e}");
+        EXIT_USAGE
+    })?;
+    Ok((service, server.clone()))
+}
+
+/// `10.0.0.2:80`, `[2001:db8::2]:80`, or an address alone when the service has one server at it.
+fn find_server(table: &Table, service: &ServiceKey, text: &str) -> Result<Server, i32> {
+    let Some(svc) = table.services.get(service) else {
+        eprintln!("ipvsc: the kernel has no service {service}; nothing was changed");
+        return Err(EXIT_ERRORS);
+    };
+    let (addr, port) = match text.strip_prefix('[') {
+        Some(rest) => match rest.split_once("]:") {
+            Some((a, p)) => (a, Some(p)),
+            None => (rest.trim_end_matches(']'), None),
+        },
+        None => match text.rsplit_once(':') {
+            Some((a, p)) if !a.contains(':') => (a, Some(p)),
+            _ => (text, None),
+        },
+    };
+    let Ok(addr) = addr.parse::<IpAddr>() else {
+        eprintln!(
+            "ipvsc: `{text}` is not a real server: write it like 10.0.0.2:8080 or [2001:db8::2]:80"
+        );
+        return Err(EXIT_USAGE);
+    };
+    let port = match port.map(str::parse::<u16>) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(_)) => {
+            eprintln!("ipvsc: `{text}` has no valid port");
+            return Err(EXIT_USAGE);
+        }
+        None => None,
+    };
+    let found: Vec<&Server> = svc
+        .servers
+        .values()
+        .filter(|s| s.key.addr == addr && port.is_none_or(|p| p == s.key.port))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(**one),
+        [] => {
+            let have: Vec<String> = svc.servers.keys().map(ServerKey::to_string).collect();
+            eprintln!(
+                "ipvsc: service {service} has no real server {text} (it has: {}); nothing was changed",
+                if have.is_empty() { "none".to_string() } else { have.join(", ") }
+            );
+            Err(EXIT_ERRORS)
+        }
+        _ => {
+            eprintln!("ipvsc: service {service} has several servers at {addr}: give the port too");
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// What to do to the named server's override.
+enum Change {
+    Set(u32),
+    Clear,
+}
+
+/// Under the lock: records the override first (so that a crash can only leave the kernel
+/// behind the record, which the next apply repairs), then changes the kernel in one operation;
+/// a refusal puts the record back.
+fn change(
+    kernel: &mut NetlinkKernel,
+    words: &[String],
+    change: Change,
+) -> Result<(ServiceKey, Server), i32> {
+    let (service, server_text) = parse_target(words)?;
+    let journal = lock_clean()?;
+    let table = kernel.read().map_err(|e| super::kernel_failure(&e))?;
+    let server = find_server(&table, &service, &server_text)?;
+    let before = journal.state().map_err(|e| {
+        eprintln!("ipvsc: cannot read the recorded overrides: {e}");
+        EXIT_USAGE
+    })?;
+    let mut after = before.clone();
+    let existing = after
+        .overrides
+        .iter()
+        .position(|o| o.service == service && o.server == server.key);
+    let weight = match change {
+        Change::Set(weight) => {
+            let file_weight = existing.map_or(server.weight, |i| after.overrides[i].file_weight);
+            let o = Override {
+                service,
+                server: server.key,
+                weight,
+                file_weight,
+                since: state::now(),
+            };
+            match existing {
+                Some(i) => after.overrides[i] = o,
+                None => after.overrides.push(o),
+            }
+            weight
+        }
+        Change::Clear => match existing {
+            Some(i) => after.overrides.remove(i).file_weight,
+            None => {
+                println!(
+                    "server {} of service {service} has no override; nothing to do",
+                    server.key
+                );
+                return Ok((service, server));
+            }
+        },
+    };
+    // A server left draining by an apply is the apply's: an override ends that drain.
+    after
+        .drains
+        .retain(|d| !(d.service == service && d.server.key == server.key));
+    save_state(&journal, &after)?;
+    let new = Server { weight, ..server };
+    if new != server {
+        if let Err(e) = kernel.apply(&Op::EditServer(service, new)) {
+            let _ = save_state(&journal, &before);
+            return Err(super::kernel_failure(&e));
+        }
+    }
+    println!(
+        "server {} of service {service}: weight {} → {weight}{}",
+        server.key,
+        server.weight,
+        match change {
+            Change::Set(0) => format!(
+                " (disabled; `ipvsc enable {service} {}` gives it back)",
+                server.key
+            ),
+            Change::Set(_) => " (kept by every apply until `ipvsc enable`)".to_string(),
+            Change::Clear => " (the file's weight; override cleared)".to_string(),
+        }
+    );
+    Ok((service, new))
+}
+
+fn open() -> Result<NetlinkKernel, i32> {
+    super::open_netlink()
+}
+
+/// `ipvsc disable SERVICE SERVER [--drain[=DURATION]]`
+pub fn disable(args: DisableArgs) -> i32 {
+    let run = || -> Result<i32, i32> {
+        let mut kernel = open()?;
+        let (service, server) = change(&mut kernel, &args.target.words, Change::Set(0))?;
+        match args.drain.and_then(Drain::deadline) {
+            None => Ok(EXIT_OK),
+            Some(secs) => wait_idle(&mut kernel, service, server.key, secs),
+        }
+    };
+    run().unwrap_or_else(|code| code)
+}
+
+/// Waits until the server has no connections left, at most `secs`.
+fn wait_idle(
+    kernel: &mut NetlinkKernel,
+    service: ServiceKey,
+    server: ServerKey,
+    secs: u32,
+) -> Result<i32, i32> {
+    crate::apply::catch_signals();
+    let start = Instant::now();
+    let limit = Duration::from_secs(secs.into());
+    loop {
+        let loads = kernel
+            .loads(&[service])
+            .map_err(|e| super::kernel_failure(&e))?;
+        let left = loads.get(&(service, server)).map_or(0, |l| l.left());
+        if left == 0 {
+            println!("server {server} of service {service} has no connections left");
+            return Ok(EXIT_OK);
+        }
+        if start.elapsed() >= limit || crate::apply::interrupted() {
+            eprintln!(
+                "ipvsc: server {server} of service {service} still has {left} connection{} after {}; it stays disabled",
+                if left == 1 { "" } else { "s" },
+                duration(start.elapsed().as_secs())
+            );
+            return Ok(EXIT_ERRORS);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `ipvsc enable SERVICE SERVER`
+pub fn enable(target: Target) -> i32 {
+    let run = || -> Result<i32, i32> {
+        let mut kernel = open()?;
+        change(&mut kernel, &target.words, Change::Clear)?;
+        Ok(EXIT_OK)
+    };
+    run().unwrap_or_else(|code| code)
+}
+
+/// `ipvsc weight SERVICE SERVER N`
+pub fn weight(args: WeightArgs) -> i32 {
+    let run = || -> Result<i32, i32> {
+        let (weight, target) = args.words.split_last().expect("clap requires three words");
+        let weight = match weight.parse::<u32>() {
+            Ok(w) if w <= MAX_WEIGHT => w,
+            _ => {
+                eprintln!(
+                    "ipvsc: `{weight}` is not a weight: write a number from 0 to {MAX_WEIGHT}"
+                );
+                return Err(EXIT_USAGE);
+            }
+        };
+        let mut kernel = open()?;
+        change(&mut kernel, target, Change::Set(weight))?;
+        Ok(EXIT_OK)
+    };
+    run().unwrap_or_else(|code| code)
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    format_version: u32,
+    overrides: &'a [Override],
+}
+
+/// `ipvsc overrides`: what operators set at runtime, that applies keep.
+pub fn list(args: ListArgs) -> i32 {
+    let recorded = match super::drain::recorded() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match args.format {
+        Format::Json => {
+            let listing = Listing {
+                format_version: STATE_VERSION,
+                overrides: &recorded.overrides,
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&listing).expect("overrides serialize")
+            );
+        }
+        Format::Text if recorded.overrides.is_empty() => println!("No overrides."),
+        Format::Text => {
+            let now = state::now();
+            for o in &recorded.overrides {
+                println!(
+                    "service {} server {}: {}, the file says weight {} (set {} ago)",
+                    o.service,
+                    o.server,
+                    o.describe(),
+                    o.file_weight,
+                    duration(now.saturating_sub(o.since))
+                );
+            }
+        }
+    }
+    EXIT_OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Table {
+        crate::compiler::compile_clean(
+            "service tcp 10.0.0.1:80 { forward nat; server 10.0.0.2:8080; server 10.0.0.2:8081; server 10.0.0.3:8080 }\n\
+             service tcp [2001:db8::1]:80 { server 2001:db8::2 }\n",
+        )
+    }
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_server_is_found_by_address_and_port_or_address_alone() {
+        let t = table();
+        let (svc, server) = parse_target(&words("tcp 10.0.0.1:80 10.0.0.3")).unwrap();
+        assert_eq!(find_server(&t, &svc, &server).unwrap().key.port, 8080);
+        assert_eq!(
+            find_server(&t, &svc, "10.0.0.2:8081").unwrap().key.port,
+            8081
+        );
+        // Two servers at that address: the port is needed.
+        assert_eq!(find_server(&t, &svc, "10.0.0.2"), Err(EXIT_USAGE));
+        let (v6, server) = parse_target(&words("tcp [2001:db8::1]:80 [2001:db8::2]:80")).unwrap();
+        assert_eq!(find_server(&t, &v6, &server).unwrap().key.port, 80);
+        assert!(find_server(&t, &v6, "2001:db8::2").is_ok());
+    }
+
+    #[test]
+    fn unknown_services_and_servers_are_errors() {
+        let t = table();
+        let (svc, _) = parse_target(&words("tcp 10.0.0.9:80 10.0.0.2")).unwrap();
+        assert_eq!(find_server(&t, &svc, "10.0.0.2"), Err(EXIT_ERRORS));
+        let (svc, _) = parse_target(&words("tcp 10.0.0.1:80 x")).unwrap();
+        assert_eq!(find_server(&t, &svc, "10.0.0.4:8080"), Err(EXIT_ERRORS));
+        assert_eq!(find_server(&t, &svc, "nonsense"), Err(EXIT_USAGE));
+        assert_eq!(
+            parse_target(&words("tcp 10.0.0.1 10.0.0.2")),
+            Err(EXIT_USAGE)
+        );
+    }
+}
