@@ -52,8 +52,8 @@ fn connections(left: Option<u32>) -> String {
 
 fn describe_load(left: Option<u32>) -> String {
     match left {
-        None => connections(None),
-        n => format!("its {}", connections(n)),
+        None => "its connections are gone".to_string(),
+        Some(n) => format!("its connections are gone ({n} now)"),
     }
 }
 
@@ -308,7 +308,7 @@ pub fn plan_live(
                                 name: "drain",
                                 old: String::new(),
                                 new: format!(
-                                    "{}: weight {} → 0, removed when {} are gone, {} at the most",
+                                    "{}: weight {} → 0, removed when {}, {} at the most",
                                     server.key,
                                     server.weight,
                                     describe_load(*left),
@@ -399,7 +399,7 @@ fn drain_server(
                 name: "then",
                 old: String::new(),
                 new: format!(
-                    "removed when {} are gone, {} at the most",
+                    "removed when {}, {} at the most",
                     describe_load(left),
                     language::duration(secs)
                 ),
