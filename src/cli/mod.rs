@@ -33,13 +33,31 @@ pub const EXIT_ERRORS: i32 = 1;
 /// Exit status: bad usage, or a file that cannot be read or written.
 pub const EXIT_USAGE: i32 = 2;
 
+/// How ipvsc behaves on a live director: the man page's closing section.
+const OPERATIONS: &str = "\
+Draining: a real server that leaves the file is set to weight 0 and deleted when its connections \
+are gone (ActiveConn, InActConn and persistence templates, less closed connections) or at its \
+deadline. `drain DURATION|off` in the file (at the top, or in a service) or `--drain` says how \
+long; TCP, SCTP and firewall marks drain 15m by default, UDP is deleted at once. `apply` waits \
+for the drains (--no-wait returns at once); drains are recorded in the state directory \
+(/var/lib/ipvsc, or $IPVSC_STATE_DIR) and finished by `ipvsc drain`, `ipvsc drain --wait` or \
+the next apply. A server put back while draining gets its weight back by an edit.\n\n\
+Overrides: `ipvsc disable SERVICE SERVER`, `ipvsc weight SERVICE SERVER N` and `ipvsc enable \
+SERVICE SERVER` change one server at once and are kept by every apply until enabled again; \
+`ipvsc overrides` lists them. Usable from keepalived notify scripts and MISC_CHECK.\n\n\
+Fleets: `--define NAME=VALUE` sets or overrides a file's `define`, so one file serves many \
+directors (their VIPs, sync role, interfaces).\n\n\
+Boot and reload: the systemd unit ipvsc.service applies /etc/ipvsc/ipvsc.ipvs at start and on \
+reload, and removes nothing at stop; ipvsc-drain.timer runs `ipvsc drain` every 30 seconds.";
+
 #[derive(Parser)]
 #[command(
     name = "ipvsc",
     version,
     about = "The Linux IPVS (LVS) table as code: check, format and convert load-balancer configuration",
     long_about = "ipvsc compiles *.ipvs files (and ipvsadm -S dumps) into the kernel's IPVS table.\n\
-                  Every command that takes a FILE reads standard input for `-`."
+                  Every command that takes a FILE reads standard input for `-`.",
+    after_long_help = OPERATIONS
 )]
 pub struct Cli {
     #[command(subcommand)]
