@@ -270,6 +270,11 @@ mod tests {
         assert_eq!(tcp.client, sock("192.0.2.110:0"));
         assert_eq!(tcp.expires, 10793);
         assert!(tcp.is_template());
+        // Seen on 6.1 after one request to a `-p 60` service: the template of a TCP service.
+        let seen = "TCP 0A640102 0000 0A000064 0050 0AC80102 0050 ASSURED          59\n";
+        let seen = parse_line(seen).unwrap().unwrap();
+        assert_eq!(seen.client, sock("10.100.1.2:0"));
+        assert!(seen.is_template());
         // Minutes are not capped at two digits.
         assert_eq!(
             ipvsadm_line(&tcp, false),
