@@ -378,3 +378,60 @@ pub fn render_extras<'a>(timeouts: &Timeouts, daemons: impl Iterator<Item = &'a 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::packet::ServerCounters;
+    use crate::model::{Server, ServerKey};
+
+    fn listed(key: &str, servers: &[&str]) -> ServiceStats {
+        let servers = servers
+            .iter()
+            .map(|s| {
+                let at: SocketAddr = s.parse().unwrap();
+                let key = ServerKey {
+                    addr: at.ip(),
+                    port: at.port(),
+                };
+                (Server::new(key), ServerCounters::default())
+            })
+            .collect();
+        ServiceStats {
+            service: Service::new(key.parse().unwrap()),
+            stats: Stats::default(),
+            servers,
+        }
+    }
+
+    #[test]
+    fn services_and_servers_take_ipvsadms_order() {
+        let mut services = vec![
+            listed("fwmark 3", &[]),
+            listed("udp 10.0.0.1:53", &[]),
+            listed(
+                "tcp 10.0.0.1:80",
+                &["10.0.0.2:80", "207.175.44.110:80", "10.0.0.1:80"],
+            ),
+            listed("tcp 207.175.44.110:80", &[]),
+        ];
+        ipvsadm_order(&mut services);
+        let keys: Vec<String> = services.iter().map(|s| s.service.key.to_string()).collect();
+        // ipvsadm's comparator subtracts addresses in 32 bits: 207.175.44.110 comes first.
+        assert_eq!(
+            keys,
+            [
+                "tcp 207.175.44.110:80",
+                "tcp 10.0.0.1:80",
+                "udp 10.0.0.1:53",
+                "fwmark 3"
+            ]
+        );
+        let servers: Vec<String> = services[1]
+            .servers
+            .iter()
+            .map(|(s, _)| s.key.to_string())
+            .collect();
+        assert_eq!(servers, ["207.175.44.110:80", "10.0.0.1:80", "10.0.0.2:80"]);
+    }
+}
