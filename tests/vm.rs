@@ -220,6 +220,9 @@ fn kernel_scenarios_in_one_vm_boot() {
     if let Some(s) = log.scenarios.get("list_zero") {
         failures.extend(compare_listings(&s.output));
     }
+    if let Some(s) = log.scenarios.get("list_conns") {
+        failures.extend(compare_orders(&s.output));
+    }
     if let Some(s) = log.scenarios.get("apply_converge") {
         let (summary, problems) = check_convergence(&s.output, &pairs);
         say(&format!("vm: apply_converge: {summary}"));
@@ -435,8 +438,8 @@ fn ipvsc_numbers(json: &str) -> BTreeMap<&'static str, Numbers> {
     views
 }
 
-/// `ipvsc list` against `ipvsadm -L -n` in each view, on the same table with traffic.
-fn compare_listings(output: &str) -> Vec<String> {
+/// A scenario's output cut at its `@@ NAME` lines: each section's text by name.
+fn sections(output: &str) -> BTreeMap<&str, String> {
     let mut sections: BTreeMap<&str, String> = BTreeMap::new();
     let mut current = None;
     for line in output.lines() {
@@ -449,6 +452,90 @@ fn compare_listings(output: &str) -> Vec<String> {
             s.push('\n');
         }
     }
+    sections
+}
+
+/// The services and servers of an `ipvsadm -L -n` listing in its order: `tcp A:P`,
+/// `fwmark N`, `-> A:P`.
+fn ipvsadm_sequence(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["TCP" | "UDP" | "SCTP", addr, ..] => {
+                    Some(format!("{} {addr}", words[0].to_lowercase()))
+                }
+                ["FWM", mark, ..] => Some(format!("fwmark {mark}")),
+                ["->", addr, ..]
+                    if addr
+                        .rsplit_once(':')
+                        .is_some_and(|(_, p)| p.parse::<u16>().is_ok()) =>
+                {
+                    Some(format!("-> {addr}"))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The same sequence from `ipvsc list --format json`.
+fn ipvsc_sequence(json: &str) -> Result<Vec<String>, String> {
+    let listing: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for s in listing["services"].as_array().ok_or("no services array")? {
+        let key: ServiceKey =
+            serde_json::from_value(s["service"]["key"].clone()).map_err(|e| e.to_string())?;
+        out.push(key.to_string());
+        for pair in s["servers"].as_array().ok_or("no servers array")? {
+            let server: ServerKey =
+                serde_json::from_value(pair[0]["key"].clone()).map_err(|e| e.to_string())?;
+            out.push(format!("-> {server}"));
+        }
+    }
+    Ok(out)
+}
+
+/// `ipvsc list --format json` (and with `--nosort`) orders services and servers as `ipvsadm
+/// -L -n` (and with `--nosort`) does.
+fn compare_orders(output: &str) -> Vec<String> {
+    let sections = sections(output);
+    let mut failures = Vec::new();
+    for (theirs, ours) in [
+        ("ipvsadm-order", "ipvsc-order-json"),
+        ("ipvsadm-nosort", "ipvsc-nosort-json"),
+    ] {
+        let (Some(theirs_text), Some(ours_json)) = (sections.get(theirs), sections.get(ours))
+        else {
+            failures.push(format!(
+                "list_conns printed no `@@ {theirs}` or `@@ {ours}`"
+            ));
+            continue;
+        };
+        let want = ipvsadm_sequence(theirs_text);
+        match ipvsc_sequence(ours_json) {
+            Ok(have) if have == want => {}
+            Ok(have) => failures.push(format!(
+                "list_conns: {ours} orders otherwise than {theirs}:\n{}\n---\n{}",
+                have.join("\n"),
+                want.join("\n")
+            )),
+            Err(e) => failures.push(format!(
+                "list_conns: {ours} is not a listing: {e}\n{ours_json}"
+            )),
+        }
+        if want.len() < 20 {
+            failures.push(format!(
+                "list_conns: {theirs} has too few entries to prove an order"
+            ));
+        }
+    }
+    failures
+}
+
+/// `ipvsc list` against `ipvsadm -L -n` in each view, on the same table with traffic.
+fn compare_listings(output: &str) -> Vec<String> {
+    let sections = sections(output);
     let Some(json) = sections.get("ipvsc-json") else {
         return vec![format!(
             "list_zero printed no `ipvsc list --format json`:\n{output}"

@@ -1,12 +1,17 @@
 use std::fmt::Write;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
 
 use clap::ValueEnum;
 use serde::Serialize;
 
-use super::EXIT_OK;
-use crate::kernel::netlink::ServiceStats;
+use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
+use crate::kernel::conns::{self, Connection};
+use crate::kernel::netlink::{ServiceStats, Unavailable};
 use crate::kernel::packet::{IpvsInfo, Stats};
-use crate::model::{language, Daemon, Forward, Service, Timeouts};
+use crate::model::Timeouts;
+use crate::model::{language, sort_servers, sort_services, Daemon, Forward, Service, ServiceKey};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
@@ -18,6 +23,13 @@ pub enum ListFormat {
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// One service, like `tcp 10.0.0.1:80`, `udp [2001:db8::1]:53` or `fwmark 5`; without it,
+    /// every service (`ipvsadm -L -t|-u|-f SERVICE`).
+    service: Vec<String>,
+    /// The connection table instead of the services, like `ipvsadm -L -c -n` (read from
+    /// /proc/net/ip_vs_conn; with SERVICE, only that service's connections).
+    #[arg(long, short = 'c')]
+    connections: bool,
     /// Counters: connections, packets and bytes in and out (`ipvsadm -L --stats`).
     #[arg(long)]
     stats: bool,
@@ -27,12 +39,16 @@ pub struct Args {
     /// Upper and lower connection thresholds (`ipvsadm -L --thresholds`).
     #[arg(long)]
     thresholds: bool,
-    /// Persistent connections of each server (`ipvsadm -L --persistent-conn`).
+    /// Persistent connections of each server (`ipvsadm -L --persistent-conn`); with
+    /// `--connections`, the persistence engine's name and data.
     #[arg(long)]
     persistent_conns: bool,
     /// Everything above, plus timeouts and sync daemons.
     #[arg(long, short)]
     all: bool,
+    /// Services and servers in the kernel's order instead of ipvsadm's (`ipvsadm --nosort`).
+    #[arg(long)]
+    nosort: bool,
     /// The output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     format: ListFormat,
@@ -48,8 +64,15 @@ struct Listing<'a> {
 }
 
 /// `ipvsc list`: what `ipvsadm -L -n` shows, with counters, rates, thresholds, timeouts and
-/// daemons on request.
+/// daemons on request, in ipvsadm's order; or the connection table (`ipvsadm -L -c -n`).
 pub fn run(args: Args) -> i32 {
+    let only = match super::zero::service_arg(&args.service) {
+        Ok(key) => key,
+        Err(code) => return code,
+    };
+    if args.connections {
+        return list_connections(&args, only.as_ref());
+    }
     let mut kernel = match super::open_netlink() {
         Ok(k) => k,
         Err(code) => return code,
@@ -62,10 +85,20 @@ pub fn run(args: Args) -> i32 {
             kernel.daemons()?,
         ))
     })();
-    let (info, services, timeouts, daemons) = match read {
+    let (info, mut services, timeouts, daemons) = match read {
         Ok(r) => r,
         Err(e) => return super::kernel_failure(&e),
     };
+    if let Some(key) = only {
+        services.retain(|s| s.service.key == key);
+        if services.is_empty() {
+            eprintln!("ipvsc: no such service {key}");
+            return EXIT_ERRORS;
+        }
+    }
+    if !args.nosort {
+        ipvsadm_order(&mut services);
+    }
     match args.format {
         ListFormat::Json => {
             let listing = Listing {
@@ -94,6 +127,96 @@ pub fn run(args: Args) -> i32 {
         }
     }
     EXIT_OK
+}
+
+/// Services, and each service's servers, from the kernel's dump order into the order `ipvsadm
+/// -L -n` prints them.
+fn ipvsadm_order(services: &mut [ServiceStats]) {
+    sort_services(services, |s| &s.service);
+    for s in services {
+        sort_servers(&mut s.servers, |(server, _)| server);
+    }
+}
+
+/// Says why the connection table cannot be read and gives the exit status: without the file,
+/// IPVS is not loaded.
+fn connections_unreadable(e: &std::io::Error) -> i32 {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        return super::unavailable(Unavailable::NotLoaded);
+    }
+    eprintln!("ipvsc: cannot read {}: {e}", conns::PROC_PATH);
+    EXIT_USAGE
+}
+
+/// `list --connections`: the connection table as `ipvsadm -L -c -n` prints it, or as JSON, one
+/// entry at a time (the table may hold millions).
+fn list_connections(args: &Args, only: Option<&ServiceKey>) -> i32 {
+    let wanted: Option<(String, SocketAddr)> = match only {
+        None => None,
+        Some(ServiceKey::Inet {
+            protocol,
+            addr,
+            port,
+        }) => Some((
+            protocol.name().to_ascii_uppercase(),
+            SocketAddr::new(*addr, *port),
+        )),
+        Some(key @ ServiceKey::Fwmark { .. }) => {
+            eprintln!(
+                "ipvsc: the connection table does not say which firewall mark brought a connection: list the connections of {key} without it"
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let path = Path::new(conns::PROC_PATH);
+    // The file exists exactly while ip_vs is loaded; look before printing a header.
+    if let Err(e) = std::fs::metadata(path) {
+        return connections_unreadable(&e);
+    }
+    let pe = args.persistent_conns || args.all;
+    let json = args.format == ListFormat::Json;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut written: std::io::Result<()> = if json {
+        out.write_all(b"{\n  \"format_version\": 1,\n  \"connections\": [")
+    } else {
+        out.write_all(conns::ipvsadm_header(pe).as_bytes())
+    };
+    let mut first = true;
+    let read = conns::for_each(path, |conn: Connection| {
+        if written.is_err() {
+            return;
+        }
+        if let Some((protocol, virtual_addr)) = &wanted {
+            if conn.protocol != *protocol || conn.virtual_addr != *virtual_addr {
+                return;
+            }
+        }
+        written = if json {
+            let sep = if first { "\n    " } else { ",\n    " };
+            let entry = serde_json::to_string(&conn).expect("a connection serializes");
+            write!(out, "{sep}{entry}")
+        } else {
+            out.write_all(conns::ipvsadm_line(&conn, pe).as_bytes())
+        };
+        first = false;
+    });
+    if let Err(e) = read {
+        // Whatever was printed stays; the error says the rest is missing.
+        let _ = out.flush();
+        return connections_unreadable(&e);
+    }
+    if json && written.is_ok() {
+        written = out.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" });
+    }
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("ipvsc: cannot write the connection table: {e}");
+            EXIT_USAGE
+        }
+    }
 }
 
 /// Which columns a listing shows besides the defaults.
@@ -254,4 +377,61 @@ pub fn render_extras<'a>(timeouts: &Timeouts, daemons: impl Iterator<Item = &'a 
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::packet::ServerCounters;
+    use crate::model::{Server, ServerKey};
+
+    fn listed(key: &str, servers: &[&str]) -> ServiceStats {
+        let servers = servers
+            .iter()
+            .map(|s| {
+                let at: SocketAddr = s.parse().unwrap();
+                let key = ServerKey {
+                    addr: at.ip(),
+                    port: at.port(),
+                };
+                (Server::new(key), ServerCounters::default())
+            })
+            .collect();
+        ServiceStats {
+            service: Service::new(key.parse().unwrap()),
+            stats: Stats::default(),
+            servers,
+        }
+    }
+
+    #[test]
+    fn services_and_servers_take_ipvsadms_order() {
+        let mut services = vec![
+            listed("fwmark 3", &[]),
+            listed("udp 10.0.0.1:53", &[]),
+            listed(
+                "tcp 10.0.0.1:80",
+                &["10.0.0.2:80", "207.175.44.110:80", "10.0.0.1:80"],
+            ),
+            listed("tcp 207.175.44.110:80", &[]),
+        ];
+        ipvsadm_order(&mut services);
+        let keys: Vec<String> = services.iter().map(|s| s.service.key.to_string()).collect();
+        // ipvsadm's comparator subtracts addresses in 32 bits: 207.175.44.110 comes first.
+        assert_eq!(
+            keys,
+            [
+                "tcp 207.175.44.110:80",
+                "tcp 10.0.0.1:80",
+                "udp 10.0.0.1:53",
+                "fwmark 3"
+            ]
+        );
+        let servers: Vec<String> = services[1]
+            .servers
+            .iter()
+            .map(|(s, _)| s.key.to_string())
+            .collect();
+        assert_eq!(servers, ["207.175.44.110:80", "10.0.0.1:80", "10.0.0.2:80"]);
+    }
 }

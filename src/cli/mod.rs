@@ -117,7 +117,7 @@ enum Command {
     Weight(overrides::WeightArgs),
     /// List the overrides set by disable and weight.
     Overrides(overrides::ListArgs),
-    /// Show the kernel's table, like `ipvsadm -L -n` (needs root).
+    /// Show the kernel's table, like `ipvsadm -L -n` (needs root), or its connections (`-c`).
     List(list::Args),
     /// Reset the kernel's counters, of one service or all, like `ipvsadm -Z` (needs root).
     Zero(zero::Args),
@@ -301,17 +301,20 @@ pub(crate) fn apply_one(op: crate::kernel::Op) -> i32 {
 /// EXIT_NOT_PERMITTED when IPVS cannot be used at all, EXIT_ERRORS for a refused operation.
 pub(crate) fn kernel_failure(e: &KernelError) -> i32 {
     match Unavailable::of(e) {
-        Some(why) => {
-            eprintln!("ipvsc: cannot use IPVS: {why}");
-            match why {
-                Unavailable::NotLoaded => EXIT_NO_IPVS,
-                Unavailable::NotPermitted => EXIT_NOT_PERMITTED,
-            }
-        }
+        Some(why) => unavailable(why),
         None => {
             eprintln!("ipvsc: {e}");
             EXIT_ERRORS
         }
+    }
+}
+
+/// Says why IPVS cannot be used and gives the exit status: EXIT_NO_IPVS or EXIT_NOT_PERMITTED.
+pub(crate) fn unavailable(why: Unavailable) -> i32 {
+    eprintln!("ipvsc: cannot use IPVS: {why}");
+    match why {
+        Unavailable::NotLoaded => EXIT_NO_IPVS,
+        Unavailable::NotPermitted => EXIT_NOT_PERMITTED,
     }
 }
 

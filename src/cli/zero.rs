@@ -10,16 +10,24 @@ pub struct Args {
 
 /// `ipvsc zero [SERVICE]`: reset counters and rates (`ipvsadm -Z`).
 pub fn run(args: Args) -> i32 {
-    let service = if args.service.is_empty() {
-        None
-    } else {
-        match args.service.join(" ").parse::<ServiceKey>() {
-            Ok(key) => Some(key),
-            Err(e) => {
-                eprintln!("ipvsc: {e}");
-                return EXIT_USAGE;
-            }
-        }
-    };
-    super::apply_one(Op::Zero(service))
+    match service_arg(&args.service) {
+        Ok(service) => super::apply_one(Op::Zero(service)),
+        Err(code) => code,
+    }
+}
+
+/// The optional SERVICE words of `zero` and `list` (`tcp 10.0.0.1:80`, `fwmark 1 ipv6`); `Err`
+/// carries the exit status after saying what is wrong.
+pub(super) fn service_arg(words: &[String]) -> Result<Option<ServiceKey>, i32> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    words
+        .join(" ")
+        .parse::<ServiceKey>()
+        .map(Some)
+        .map_err(|e| {
+            eprintln!("ipvsc: {e}");
+            EXIT_USAGE
+        })
 }

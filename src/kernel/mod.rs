@@ -1,6 +1,7 @@
 //! The kernel's IPVS table behind one trait, with two implementations: generic netlink to the
 //! real kernel, and an in-memory model of the kernel's rules (proven faithful by the VM tests).
 
+pub mod conns;
 pub mod error;
 pub mod memory;
 pub mod netlink;

@@ -97,9 +97,7 @@ pub fn ipvsadm_save_ordered<'d>(
     extras: SaveExtras,
 ) -> String {
     let mut services: Vec<&DumpedService> = dump.iter().collect();
-    glibc_msort(&mut services, |a, b| {
-        ipvs_cmp_services(a.service, b.service)
-    });
+    sort_services(&mut services, |d| d.service);
 
     let mut out = String::new();
     for dumped in services {
@@ -108,7 +106,7 @@ pub fn ipvsadm_save_ordered<'d>(
         write_service_line(&mut out, &svc, service);
 
         let mut servers = dumped.servers.clone();
-        glibc_msort(&mut servers, |a, b| ipvs_cmp_dests(a, b));
+        sort_servers(&mut servers, |s| *s);
         for server in servers {
             write_server_line(&mut out, &svc, server, extras.thresholds);
         }
@@ -129,6 +127,18 @@ pub fn ipvsadm_save_ordered<'d>(
         }
     }
     out
+}
+
+/// Puts services in the order `ipvsadm -L -n` and `-S -n` list them, given in the kernel's dump
+/// order: [`ipvs_cmp_services`] by [`glibc_msort`].
+pub fn sort_services<T>(services: &mut [T], service: impl Fn(&T) -> &Service) {
+    glibc_msort(services, |a, b| ipvs_cmp_services(service(a), service(b)));
+}
+
+/// Puts one service's servers in the order `ipvsadm -L -n` and `-S -n` list them, given in the
+/// kernel's dump order: [`ipvs_cmp_dests`] by [`glibc_msort`].
+pub fn sort_servers<T>(servers: &mut [T], server: impl Fn(&T) -> &Server) {
+    glibc_msort(servers, |a, b| ipvs_cmp_dests(server(a), server(b)));
 }
 
 /// `-t 10.0.0.1:80`, `--sctp-service [2001:db8::1]:80`, `-f 1`, `-f 1 -6`.

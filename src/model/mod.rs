@@ -15,7 +15,9 @@ mod table;
 
 pub use daemon::{Daemon, DaemonState};
 pub use drain::{Drain, DrainPolicy, DEFAULT_DRAIN};
-pub use ipvsadm::{ipvsadm_save, ipvsadm_save_ordered, DumpedService, SaveExtras};
+pub use ipvsadm::{
+    ipvsadm_save, ipvsadm_save_ordered, sort_servers, sort_services, DumpedService, SaveExtras,
+};
 pub use scheduler::{SchedFlags, Scheduler};
 pub use server::{Checksum, Forward, Server, ServerKey, Tunnel};
 pub use service::{Family, Netmask, Protocol, Service, ServiceKey};

@@ -8,7 +8,8 @@
 # The console log has machine-readable markers, each alone on its line:
 #   @@@ BEGIN NAME / the scenario's output / @@@ END NAME rc=N / @@@ TIME NAME secs=S
 #   and at the very end @@@ DONE
-# Scenarios get IPVSC=/bin/ipvsc, IPVSADM=/sbin/ipvsadm, DATA=/scenarios (a copy of SCENARIO_DIR;
+# Scenarios get IPVSC=/bin/ipvsc, IPVSADM=/sbin/ipvsadm, IP=/usr/sbin/ip.iproute2 (iproute2's ip:
+# veth pairs, tunnels, netns by pid), DATA=/scenarios (a copy of SCENARIO_DIR;
 # the repository's examples/*.ipvs, examples/*.ipvsadm and tests/convert/*.ipvsadm are under
 # $DATA/data/examples and $DATA/data/convert).
 #
@@ -32,7 +33,7 @@ KERNEL_PKG=${IPVSC_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 BOOT_TIMEOUT=${IPVSC_VM_TIMEOUT:-600}
 SCENARIO_TIMEOUT=${IPVSC_VM_SCENARIO_TIMEOUT:-300}
 MEM=${IPVSC_VM_MEM:-512M}
-PACKAGES=(qemu-system-x86 busybox-static ipvsadm kmod cpio)
+PACKAGES=(qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2)
 APT_UPDATED=
 
 die() {
@@ -74,7 +75,7 @@ ensure_packages() {
             die "apt-get install ${missing[*]} failed; fix apt and run: apt-get install -y --no-install-recommends ${missing[*]}"
     fi
     local cmd
-    for cmd in qemu-system-x86_64 busybox ipvsadm depmod cpio ldd timeout flock dpkg apt-get; do
+    for cmd in qemu-system-x86_64 busybox ipvsadm depmod cpio ldd timeout flock dpkg apt-get ip; do
         command -v "$cmd" >/dev/null || die "'$cmd' not found even though ${PACKAGES[*]} are installed; is PATH missing /usr/sbin? (PATH=$PATH)"
     done
     if ldd "$(command -v busybox)" >/dev/null 2>&1; then
@@ -99,7 +100,7 @@ kernel_package() {
 }
 
 # Builds KDIR (CACHE/KVER) from KPKG: vmlinuz and root/lib/modules/KVER with only the modules
-# IPVS needs.
+# IPVS and the scenarios' topologies need (veth pairs, ipip tunnels).
 build_kernel_cache() {
     local tmp
     tmp=$(mktemp -d "$CACHE/.build.XXXXXX")
@@ -141,8 +142,13 @@ build_kernel_cache() {
     # The modules wanted, then everything modules.dep says they need (it lists the whole closure,
     # but iterate anyway in case a depmod writes only direct dependencies).
     local want
-    want=$(cd "$full" && find kernel/net/netfilter/ipvs kernel/drivers/net -name 'ip_vs*.ko*' -o -name 'dummy.ko*' | sort)
+    want=$(cd "$full" && find kernel/net/netfilter/ipvs kernel/drivers/net kernel/net/ipv4 \( -name 'ip_vs*.ko*' -o -name 'dummy.ko*' -o -name 'veth.ko*' -o -name 'ipip.ko*' \) | sort)
     grep -q '/ip_vs\.ko' <<<"$want" || die "$kpkg has no ip_vs module (CONFIG_IP_VS=m is needed)"
+    # Built into the kernel (=y) they need no file; missing altogether, scenarios would fail later.
+    for m in veth ipip; do
+        grep -q "/$m\.ko" <<<"$want" || grep -q "/$m\.ko" "$full/modules.builtin" ||
+            die "$kpkg has no $m module (the scenarios' topologies need CONFIG_VETH and CONFIG_NET_IPIP)"
+    done
     local prev=""
     while [ "$want" != "$prev" ]; do
         prev=$want
@@ -180,11 +186,20 @@ build_kernel_cache() {
     cp "$tmp/x/boot/config-$kver" "$tmp/config" 2>/dev/null || true
     rm -rf "$tmp/x" "$tmp/full"
     echo "$kpkg" >"$tmp/package"
+    echo "veth ipip" >"$tmp/topology" # marks a cache with the topology modules
     (cd "$tmp/root/lib/modules/$kver" && find kernel -name '*.ko' | sort) >"$tmp/modules.list"
-    rm -rf "$dest"
+    # Swap by renames: a run that is reading the old cache meanwhile loses it only for an instant.
+    [ -e "$dest" ] && mv "$dest" "$dest.old.$$"
     mv "$tmp" "$dest"
+    rm -rf "$dest.old.$$"
     trap - EXIT
     note "cached $kver in $dest ($(wc -l <"$dest/modules.list") modules)"
+}
+
+# The cache in KDIR is there and has every module build_kernel_cache takes (a cache built before
+# the topologies needed veth and ipip is rebuilt).
+cache_complete() {
+    [ -f "$KDIR/package" ] && [ -f "$KDIR/topology" ]
 }
 
 # Sets KDIR and KVER.
@@ -193,13 +208,13 @@ prepare() {
     kernel_package
     KVER=${KPKG#linux-image-}
     KDIR=$CACHE/$KVER
-    if [ ! -f "$KDIR/package" ]; then
+    if ! cache_complete; then
         mkdir -p "$CACHE" 2>/dev/null || true
         [ -w "$CACHE" ] ||
             die "cannot write the kernel cache $CACHE; run as root or set IPVSC_VM_CACHE to a writable directory outside the work tree"
         exec 9>"$CACHE/.lock"
         flock 9
-        [ -f "$KDIR/package" ] || build_kernel_cache
+        cache_complete || build_kernel_cache
         flock -u 9
         exec 9>&-
     fi
@@ -252,7 +267,7 @@ if ! modprobe ip_vs; then
     echo "@@@ FATAL modprobe ip_vs failed"
     dmesg | tail -n 20
 fi
-export IPVSC=/bin/ipvsc IPVSADM=/sbin/ipvsadm DATA=/scenarios
+export IPVSC=/bin/ipvsc IPVSADM=/sbin/ipvsadm DATA=/scenarios IP=/usr/sbin/ip.iproute2
 T=$(cat /etc/scenario-timeout)
 if unshare -n true 2>/dev/null; then
     ns="unshare -n"
@@ -323,6 +338,8 @@ build_initramfs() {
     rm -f "$root/sbin/ipvsadm" "$root/bin/ipvsc"
     copy_elf "$(command -v ipvsadm)" "$root" /sbin/ipvsadm
     copy_elf "$ipvsc" "$root" /bin/ipvsc
+    # iproute2's ip, beside busybox's (which cannot create veth pairs or tunnels): $IP.
+    copy_elf "$(command -v ip)" "$root" /usr/sbin/ip.iproute2
     if command -v strip >/dev/null; then strip --strip-debug "$root/bin/ipvsc"; fi
     mkdir -p "$root/lib/modules"
     cp -a "$KDIR/root/lib/modules/$KVER" "$root/lib/modules/"
