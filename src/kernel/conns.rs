@@ -24,6 +24,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::model::{ServerKey, ServiceKey};
+
 /// Where the kernel lists the connections of the reader's network namespace.
 pub const PROC_PATH: &str = "/proc/net/ip_vs_conn";
 
@@ -197,6 +199,46 @@ pub fn ipvsadm_line(conn: &Connection, pe: bool) -> String {
     }
 }
 
+/// Counts, into each server's load, its connections that are over (TIME_WAIT, CLOSE): the
+/// connection table is the only place that tells them apart from the live inactive ones.
+pub fn count_closing(path: &Path, loads: &mut super::Loads) -> std::io::Result<()> {
+    // Each server's entry, by the real server's address: a server of several services is
+    // told apart by the service's address, port and protocol (a firewall mark's connections
+    // show the packet's address, so they match any).
+    let mut by_server: std::collections::HashMap<SocketAddr, Vec<(ServiceKey, ServerKey)>> =
+        std::collections::HashMap::new();
+    for (service, server) in loads.keys() {
+        by_server
+            .entry(SocketAddr::new(server.addr, server.port))
+            .or_default()
+            .push((*service, *server));
+    }
+    for_each(path, |conn| {
+        if !conn.is_closing() {
+            return;
+        }
+        let Some(keys) = by_server.get(&conn.server) else {
+            return;
+        };
+        let of_service = |service: &ServiceKey| match service {
+            ServiceKey::Fwmark { .. } => true,
+            ServiceKey::Inet {
+                protocol,
+                addr,
+                port,
+            } => {
+                conn.protocol.eq_ignore_ascii_case(protocol.name())
+                    && conn.virtual_addr == SocketAddr::new(*addr, *port)
+            }
+        };
+        if let Some(key) = keys.iter().find(|(service, _)| of_service(service)) {
+            if let Some(load) = loads.get_mut(key) {
+                load.closing += 1;
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +378,58 @@ mod tests {
         let e = for_each(&path, |_| {}).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
         assert!(e.to_string().contains(":3: "), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn closed_connections_are_counted_for_their_service_and_server() {
+        use crate::kernel::{Load, Loads};
+        let dir = std::env::temp_dir().join(format!("ipvsc-closing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ip_vs_conn");
+        // Server 192.168.10.1:8080 of tcp 10.0.0.1:80 (one open, two closed) and of
+        // tcp 10.0.0.1:81 (one closed); a template of the first, which is no connection.
+        let lines = [
+            HEADER,
+            TCP4,
+            "TCP 0A000002 B5E3 0A000001 0050 C0A80A01 1F90 TIME_WAIT       110\n",
+            "TCP 0A000003 B5E4 0A000001 0050 C0A80A01 1F90 CLOSE             5\n",
+            "TCP 0A000003 B5E5 0A000001 0051 C0A80A01 1F90 TIME_WAIT        90\n",
+            "TCP 0A000003 0000 0A000001 0050 C0A80A01 1F90 NONE            300\n",
+        ];
+        std::fs::write(&path, lines.concat()).unwrap();
+        let svc = |port| ServiceKey::Inet {
+            protocol: crate::model::Protocol::Tcp,
+            addr: "10.0.0.1".parse().unwrap(),
+            port,
+        };
+        let server = ServerKey {
+            addr: "192.168.10.1".parse().unwrap(),
+            port: 8080,
+        };
+        let mut loads = Loads::new();
+        let busy = Load {
+            active: 1,
+            inactive: 2,
+            persistent: 1,
+            closing: 0,
+        };
+        loads.insert((svc(80), server), busy);
+        loads.insert(
+            (svc(81), server),
+            Load {
+                inactive: 1,
+                ..Load::default()
+            },
+        );
+        count_closing(&path, &mut loads).unwrap();
+        assert_eq!(loads[&(svc(80), server)].closing, 2);
+        assert_eq!(
+            loads[&(svc(80), server)].left(),
+            2,
+            "the open one and the template"
+        );
+        assert_eq!(loads[&(svc(81), server)].left(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

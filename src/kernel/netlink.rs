@@ -1076,6 +1076,17 @@ impl Kernel for NetlinkKernel {
                 out.insert((*key, server.key), load);
             }
         }
+        if out.values().any(|l| l.inactive > 0) {
+            super::conns::count_closing(Path::new(super::conns::PROC_PATH), &mut out).map_err(
+                |e| {
+                    KernelError::new(
+                        e.raw_os_error().unwrap_or(libc::EIO),
+                        format!("read {}", super::conns::PROC_PATH),
+                        e.to_string(),
+                    )
+                },
+            )?;
+        }
         Ok(out)
     }
 }
