@@ -157,7 +157,9 @@ pub fn plan_live(
             continue;
         }
         let left = load(&key).map(|l| l.left());
-        if left == Some(0) || live.now >= rec.deadline {
+        // Whole seconds: the deadline has passed once a whole second beyond it has begun, so
+        // that a drain never ends early by the fraction of a second it started at.
+        if left == Some(0) || live.now > rec.deadline {
             finishing.push((rec, left));
         } else {
             hidden.insert(key);
@@ -209,7 +211,7 @@ pub fn plan_live(
         if deleted_with_service {
             continue;
         }
-        let why = if *left != Some(0) && live.now >= rec.deadline {
+        let why = if *left != Some(0) && live.now > rec.deadline {
             format!("deadline passed, {} cut", connections(*left))
         } else {
             "no connections left".to_string()
@@ -599,8 +601,8 @@ mod tests {
         let file = format!("drain 90s\n{A}");
         let p = apply(&mut k, &file, &State::default(), T0);
         assert_eq!(p.state.drains[0].deadline, T0 + 90);
-        assert!(apply(&mut k, &file, &p.state, T0 + 89).is_empty());
-        let done = apply(&mut k, &file, &p.state, T0 + 90);
+        assert!(apply(&mut k, &file, &p.state, T0 + 90).is_empty());
+        let done = apply(&mut k, &file, &p.state, T0 + 91);
         assert_eq!(done.op_count(), 1);
         let text = crate::plan::render(&done, &crate::source::Sources::new());
         assert!(text.contains("deadline passed, 1 connection cut"), "{text}");
