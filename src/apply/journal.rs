@@ -174,3 +174,56 @@ fn write_durably(dir: &StateDir, path: &Path, bytes: &[u8]) -> std::io::Result<(
     std::fs::rename(&tmp, path)?;
     File::open(dir.path())?.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> StateDir {
+        let path = std::env::temp_dir().join(format!("ipvsc-state-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        StateDir { path }
+    }
+
+    #[test]
+    fn state_is_written_durably_read_back_and_removed_when_empty() {
+        let d = dir("roundtrip");
+        assert_eq!(d.read_state().unwrap(), State::default());
+        let journal = d.lock().unwrap();
+        let mut state = State::default();
+        state.overrides.push(crate::plan::state::Override {
+            service: "tcp 10.0.0.1:80".parse().unwrap(),
+            server: crate::model::ServerKey {
+                addr: "10.0.0.2".parse().unwrap(),
+                port: 80,
+            },
+            weight: 0,
+            file_weight: 1,
+            since: 1,
+        });
+        journal.save_state(&state).unwrap();
+        assert_eq!(d.read_state().unwrap(), state);
+        journal.save_state(&State::default()).unwrap();
+        assert!(!d.path().join("state.json").exists());
+        std::fs::remove_dir_all(d.path()).unwrap();
+    }
+
+    #[test]
+    fn another_format_version_is_refused_with_a_reason() {
+        let d = dir("version");
+        std::fs::write(
+            d.path().join("state.json"),
+            r#"{"format_version": 2, "drains": []}"#,
+        )
+        .unwrap();
+        let e = d.read_state().unwrap_err().to_string();
+        assert!(
+            e.contains("format version 2 is not the 1 this ipvsc reads"),
+            "{e}"
+        );
+        std::fs::write(d.path().join("state.json"), "{").unwrap();
+        assert!(d.read_state().is_err());
+        std::fs::remove_dir_all(d.path()).unwrap();
+    }
+}

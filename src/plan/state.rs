@@ -88,3 +88,53 @@ pub fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Forward, Protocol};
+
+    /// The document as version 1 writes it: a change here is a new format version.
+    #[test]
+    fn version_1_is_pinned() {
+        let service = ServiceKey::Inet {
+            protocol: Protocol::Tcp,
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 80,
+        };
+        let key = ServerKey {
+            addr: "10.0.0.2".parse().unwrap(),
+            port: 8080,
+        };
+        let state = State {
+            format_version: STATE_VERSION,
+            drains: vec![DrainRecord {
+                service,
+                server: Server {
+                    key,
+                    forward: Forward::Nat,
+                    weight: 0,
+                    upper: 0,
+                    lower: 0,
+                },
+                weight: 3,
+                started: 100,
+                deadline: 1000,
+                remove_service: false,
+            }],
+            overrides: vec![Override {
+                service,
+                server: key,
+                weight: 0,
+                file_weight: 3,
+                since: 50,
+            }],
+        };
+        let text = serde_json::to_string(&state).unwrap();
+        assert_eq!(
+            text,
+            r#"{"format_version":1,"drains":[{"service":{"kind":"inet","protocol":"tcp","addr":"10.0.0.1","port":80},"server":{"key":{"addr":"10.0.0.2","port":8080},"forward":{"method":"nat"},"weight":0,"upper":0,"lower":0},"weight":3,"started":100,"deadline":1000,"remove_service":false}],"overrides":[{"service":{"kind":"inet","protocol":"tcp","addr":"10.0.0.1","port":80},"server":{"addr":"10.0.0.2","port":8080},"weight":0,"file_weight":3,"since":50}]}"#
+        );
+        assert_eq!(serde_json::from_str::<State>(&text).unwrap(), state);
+    }
+}

@@ -188,9 +188,19 @@ say "after-return"
 hangup
 echo "ok: the returning server kept its connection and counters (conns $conns, inpkts $pkts)"
 
-# ---- 4. SIGKILL during the wait --------------------------------------------------------------
+# ---- 4. Ctrl-C, then SIGKILL during the wait -------------------------------------------------
 hold 4
 write "$OTHER" "$S1 $S2" "$S1 $S2"
+"$IPVSC" apply "$W/file.ipvs" >"$W/waiting" 2>&1 &
+waiter=$!
+until_true 20 grep -q "draining" "$W/waiting" || fail "the apply does not wait" "$W/waiting"
+kill -INT "$waiter"
+rc=0
+wait "$waiter" || rc=$?
+[ "$rc" = 9 ] || fail "Ctrl-C during the wait: exit $rc, want 9" "$W/waiting"
+grep -q "ipvsc drain --wait" "$W/waiting" || fail "Ctrl-C: the message does not say how to finish" "$W/waiting"
+[ "$(weight "$T7" "$HELD:7")" = 0 ] || fail "Ctrl-C during the wait rolled the drain back"
+say "after-ctrl-c"
 "$IPVSC" apply "$W/file.ipvs" >"$W/waiting" 2>&1 &
 waiter=$!
 until_true 20 grep -q "draining" "$W/waiting" || fail "the apply does not wait" "$W/waiting"
