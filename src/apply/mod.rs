@@ -13,6 +13,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::kernel::{Kernel, KernelError, Op};
 use crate::model::Table;
 use crate::plan::{inverse, simulate, Change, Plan};
+use crate::source::SourceMap;
 
 /// Operations handed to the kernel between two checks for a refusal or a signal.
 pub const BATCH: usize = 256;
@@ -50,17 +51,30 @@ pub struct Options {
 pub enum Stopped {
     /// The kernel refused operation `index` of the plan.
     Refused { index: usize, error: KernelError },
+    /// Whether operation `index` was done is not known (the socket failed, an answer was lost):
+    /// it is neither counted as done nor as refused.
+    Unknown { index: usize, error: KernelError },
     /// A signal arrived after `done` operations.
     Interrupted { done: usize },
+    /// Every operation was acknowledged, but the table read back is not the one planned
+    /// (someone else changed it meanwhile, or the kernel did not do what it acknowledged).
+    Diverged { difference: Plan },
 }
 
 /// How the rollback went.
 #[derive(Debug)]
 pub struct Rollback {
-    /// Operations performed to undo.
+    /// Operations performed to undo (the exact undo of what was done, then whatever the
+    /// read-back showed was still different).
     pub ops: usize,
-    /// Undo operations the kernel refused: the table is not as it was found.
+    /// Undo operations the kernel refused, or whose outcome is unknown, and reads that failed.
     pub failures: Vec<KernelError>,
+    /// Whether the table read back after the rollback is the table found: only then is it
+    /// "as it was found".
+    pub restored: bool,
+    /// What still differs from the table found, when not restored (from the last read-back
+    /// that worked; `None` when no read worked).
+    pub difference: Option<Plan>,
 }
 
 /// A transaction that stopped, and its rollback.
@@ -70,9 +84,14 @@ pub struct Failed {
     pub rollback: Rollback,
 }
 
-/// Performs `plan` on `kernel`, whose table was `start` when the plan was made. On a refusal or
-/// a signal, undoes exactly the operations that succeeded. `progress` hears (done, total)
-/// after each batch.
+/// Read-backs (each followed by the operations that put back what differs) before a rollback
+/// gives up.
+pub const ROLLBACK_ROUNDS: usize = 3;
+
+/// Performs `plan` on `kernel`, whose table was `start` when the plan was made, and reads the
+/// table back to confirm it is the one planned. On a refusal, an unknown outcome, a signal or a
+/// table that is not the one planned, puts the table found back: see [`roll_back`].
+/// `progress` hears (done, total) after each batch.
 pub fn execute(
     kernel: &mut dyn Kernel,
     start: &Table,
@@ -100,9 +119,11 @@ pub fn execute(
             match result {
                 Ok(()) => succeeded[done + i] = true,
                 Err(error) if stopped.is_none() => {
-                    stopped = Some(Stopped::Refused {
-                        index: done + i,
-                        error,
+                    let index = done + i;
+                    stopped = Some(if error.unknown {
+                        Stopped::Unknown { index, error }
+                    } else {
+                        Stopped::Refused { index, error }
                     })
                 }
                 Err(_) => {}
@@ -121,18 +142,56 @@ pub fn execute(
         done = end;
         progress(done, total);
     }
-    match stopped {
-        None => Ok(total),
-        Some(stopped) => Err(Failed {
-            stopped,
-            rollback: roll_back(kernel, start, &ops, &succeeded),
-        }),
+    if stopped.is_none() {
+        // What the kernel acknowledged is not proof: read the table back.
+        let mut expected = start.clone();
+        for op in &ops {
+            simulate(&mut expected, op);
+        }
+        match kernel.read() {
+            Ok(after) => {
+                let difference = crate::plan::plan(
+                    &expected,
+                    &SourceMap::default(),
+                    &after,
+                    crate::plan::Scope::All,
+                );
+                if difference.is_empty() {
+                    return Ok(total);
+                }
+                stopped = Some(Stopped::Diverged { difference });
+            }
+            Err(error) => {
+                stopped = Some(Stopped::Unknown {
+                    index: total.saturating_sub(1),
+                    error: KernelError::outcome_unknown(
+                        error.errno,
+                        "read the table back after the changes",
+                        error.reason,
+                    ),
+                })
+            }
+        }
     }
+    let stopped = stopped.expect("stopped");
+    Err(Failed {
+        stopped,
+        rollback: roll_back(kernel, start, &ops, &succeeded),
+    })
 }
 
-/// Undoes the operations of `ops` marked succeeded, newest first. The kernel performed them in
-/// order, so replaying only those on `start` gives the table each one met.
-fn roll_back(kernel: &mut dyn Kernel, start: &Table, ops: &[&Op], succeeded: &[bool]) -> Rollback {
+/// Puts back `start`, the table found. First the operations of `ops` marked succeeded are
+/// undone, newest first (the kernel performed them in order, so replaying only those on
+/// `start` gives the table each one met). Then the table is read back and whatever still
+/// differs (an operation whose outcome was unknown, an undo that failed, someone else's
+/// change) is planned away, up to [`ROLLBACK_ROUNDS`] times. Only a read-back equal to `start`
+/// counts as restored.
+pub fn roll_back(
+    kernel: &mut dyn Kernel,
+    start: &Table,
+    ops: &[&Op],
+    succeeded: &[bool],
+) -> Rollback {
     let mut state = start.clone();
     let mut undo: Vec<Vec<Op>> = Vec::new();
     for (op, ok) in ops.iter().zip(succeeded) {
@@ -142,14 +201,53 @@ fn roll_back(kernel: &mut dyn Kernel, start: &Table, ops: &[&Op], succeeded: &[b
         }
     }
     let undo: Vec<Op> = undo.into_iter().rev().flatten().collect();
-    let failures = kernel
+    let mut performed = undo.len();
+    let mut failures: Vec<KernelError> = kernel
         .apply_batch(&undo)
         .into_iter()
         .filter_map(Result::err)
         .collect();
+    let mut difference = None;
+    for _ in 0..ROLLBACK_ROUNDS {
+        let now = match kernel.read() {
+            Ok(now) => now,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let left = crate::plan::plan(start, &SourceMap::default(), &now, crate::plan::Scope::All);
+        if left.is_empty() {
+            return Rollback {
+                ops: performed,
+                failures,
+                restored: true,
+                difference: None,
+            };
+        }
+        let fix: Vec<Op> = left.ops().map(|(op, _)| op.clone()).collect();
+        performed += fix.len();
+        failures.extend(kernel.apply_batch(&fix).into_iter().filter_map(Result::err));
+        difference = Some(left);
+    }
+    // One last look, to say what is left.
+    if let Ok(now) = kernel.read() {
+        let left = crate::plan::plan(start, &SourceMap::default(), &now, crate::plan::Scope::All);
+        if left.is_empty() {
+            return Rollback {
+                ops: performed,
+                failures,
+                restored: true,
+                difference: None,
+            };
+        }
+        difference = Some(left);
+    }
     Rollback {
-        ops: undo.len(),
+        ops: performed,
         failures,
+        restored: false,
+        difference,
     }
 }
 
@@ -214,6 +312,7 @@ mod tests {
             )
             .unwrap_err();
             assert!(failed.rollback.failures.is_empty(), "{failed:?}");
+            assert!(failed.rollback.restored, "{failed:?}");
             assert_eq!(k2.read().unwrap(), before, "failure at {fail_at}");
         }
         let mut k3 = k.clone();
@@ -244,5 +343,122 @@ mod tests {
         assert_eq!(error.errno, libc::EINVAL);
         assert!(index < p.op_count() - 1, "the refused op is not the last");
         assert_eq!(k.read().unwrap(), before);
+    }
+
+    /// A kernel between the applier and the in-memory one, for faults the kernel cannot make.
+    struct Faulty {
+        inner: MemoryKernel,
+        /// Operations performed so far (the index of the next one).
+        count: usize,
+        /// This operation is done, but its answer is lost.
+        lose_ack_of: Option<usize>,
+        /// This operation is acknowledged but not done.
+        ignore: Option<usize>,
+        /// Reads fail.
+        unreadable: bool,
+    }
+
+    impl Faulty {
+        fn new(inner: MemoryKernel) -> Faulty {
+            Faulty {
+                inner,
+                count: 0,
+                lose_ack_of: None,
+                ignore: None,
+                unreadable: false,
+            }
+        }
+    }
+
+    impl Kernel for Faulty {
+        fn read(&mut self) -> Result<Table, KernelError> {
+            if self.unreadable {
+                return Err(KernelError::new(libc::EIO, "read the table", "no"));
+            }
+            self.inner.read()
+        }
+
+        fn apply(&mut self, op: &Op) -> Result<(), KernelError> {
+            let n = self.count;
+            self.count += 1;
+            if self.ignore == Some(n) {
+                return Ok(());
+            }
+            self.inner.apply(op)?;
+            if self.lose_ack_of == Some(n) {
+                return Err(KernelError::outcome_unknown(
+                    libc::ENOBUFS,
+                    op.to_string(),
+                    "lost",
+                ));
+            }
+            Ok(())
+        }
+
+        fn loads(
+            &mut self,
+            services: &[crate::model::ServiceKey],
+        ) -> Result<crate::kernel::Loads, KernelError> {
+            self.inner.loads(services)
+        }
+    }
+
+    fn two_tables() -> (MemoryKernel, Table, Plan) {
+        let a = compile("service tcp 10.0.0.1:80 { server 10.0.0.2; server 10.0.0.3 weight 4 }\n");
+        let b = compile(
+            "timeouts { tcp 20m }\nservice tcp 10.0.0.1:80 { scheduler rr; server 10.0.0.2 weight 9 }\n\
+             service tcp 10.0.0.9:80 { server 10.0.0.6-10.0.0.8 }\n",
+        );
+        let mut k = MemoryKernel::new();
+        let empty = k.read().unwrap();
+        let load = plan(&a, &SourceMap::default(), &empty, Scope::All);
+        execute(&mut k, &empty, &load, Options::default(), &mut |_, _| {}).unwrap();
+        let before = k.read().unwrap();
+        let p = plan(&b, &SourceMap::default(), &before, Scope::All);
+        (k, before, p)
+    }
+
+    #[test]
+    fn an_operation_done_but_unacknowledged_is_found_by_reading_back_and_undone() {
+        let (k, before, p) = two_tables();
+        for lost in 0..p.op_count() {
+            let mut f = Faulty::new(k.clone());
+            f.lose_ack_of = Some(lost);
+            let failed =
+                execute(&mut f, &before, &p, Options::default(), &mut |_, _| {}).unwrap_err();
+            assert!(matches!(failed.stopped, Stopped::Unknown { index, .. } if index == lost));
+            assert!(failed.rollback.restored, "{failed:?}");
+            assert_eq!(
+                f.inner.read().unwrap(),
+                before,
+                "ACK of operation {lost} lost"
+            );
+        }
+    }
+
+    #[test]
+    fn an_acknowledged_operation_not_done_is_caught_by_the_read_back() {
+        let (k, before, p) = two_tables();
+        let mut f = Faulty::new(k.clone());
+        f.ignore = Some(p.op_count() - 1);
+        let failed = execute(&mut f, &before, &p, Options::default(), &mut |_, _| {}).unwrap_err();
+        let Stopped::Diverged { difference } = &failed.stopped else {
+            panic!("{failed:?}")
+        };
+        assert_eq!(difference.op_count(), 1);
+        assert!(failed.rollback.restored);
+        assert_eq!(f.inner.read().unwrap(), before);
+    }
+
+    #[test]
+    fn without_a_read_back_nothing_is_called_restored() {
+        let (k, before, p) = two_tables();
+        let mut f = Faulty::new(k.clone());
+        f.lose_ack_of = Some(1);
+        f.unreadable = true;
+        let failed = execute(&mut f, &before, &p, Options::default(), &mut |_, _| {}).unwrap_err();
+        assert!(!failed.rollback.restored);
+        assert!(failed.rollback.difference.is_none());
+        assert!(!failed.rollback.failures.is_empty());
     }
 }

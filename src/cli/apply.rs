@@ -279,7 +279,8 @@ pub(crate) fn transaction(
             if show_progress {
                 eprintln!();
             }
-            if failed.rollback.failures.is_empty() {
+            // Only a table read back equal to the one found ends the transaction.
+            if failed.rollback.restored {
                 let _ = journal.end();
             }
             Err(report(&failed))
@@ -289,43 +290,72 @@ pub(crate) fn transaction(
 
 /// Says what was refused (at its line in the file), and how the rollback went.
 fn report_failure(failed: &Failed, plan: &Plan, sources: &Sources, style: Style) -> i32 {
-    let code = match &failed.stopped {
-        Stopped::Refused { index, error } => {
-            let change = apply::change_of(plan, *index);
-            match change.and_then(|c| apply::refusal(c, error)) {
-                Some(d) => eprint!("{}", diagnostic::render(&d, sources, style)),
-                None => eprintln!("ipvsc: {error}"),
-            }
-            EXIT_REFUSED
+    if let Stopped::Refused { index, error } = &failed.stopped {
+        let change = apply::change_of(plan, *index);
+        if let Some(d) = change.and_then(|c| apply::refusal(c, error)) {
+            eprint!("{}", diagnostic::render(&d, sources, style));
+            return rollback_outcome(failed, EXIT_REFUSED);
         }
-        Stopped::Interrupted { done } => {
-            eprintln!(
-                "ipvsc: interrupted after {done} of {} operations",
-                plan.op_count()
-            );
-            EXIT_INTERRUPTED
-        }
-    };
+    }
+    let code = say_stopped(&failed.stopped, plan.op_count());
     rollback_outcome(failed, code)
 }
 
-/// Reports the rollback; the exit status is `code` when it succeeded.
+/// Says why a transaction stopped; gives the exit status it means once the table is restored.
+pub(crate) fn say_stopped(stopped: &Stopped, total: usize) -> i32 {
+    match stopped {
+        Stopped::Refused { error, .. } => {
+            eprintln!("ipvsc: {error}");
+            EXIT_REFUSED
+        }
+        Stopped::Unknown { index, error } => {
+            eprintln!(
+                "ipvsc: {error} (operation {} of {total}); the table is read back to tell",
+                index + 1
+            );
+            EXIT_REFUSED
+        }
+        Stopped::Interrupted { done } => {
+            eprintln!("ipvsc: interrupted after {done} of {total} operations");
+            EXIT_INTERRUPTED
+        }
+        Stopped::Diverged { difference } => {
+            eprintln!(
+                "ipvsc: every operation was acknowledged, but the table read back is not the one \
+                 planned ({} operations away from it): someone else changed it meanwhile, or the \
+                 kernel did not do what it said",
+                difference.op_count()
+            );
+            EXIT_REFUSED
+        }
+    }
+}
+
+/// Reports the rollback; the exit status is `code` when the table read back is the one found.
 pub(crate) fn rollback_outcome(failed: &Failed, code: i32) -> i32 {
-    if failed.rollback.failures.is_empty() {
+    let rollback = &failed.rollback;
+    if rollback.restored {
         eprintln!(
-            "ipvsc: rolled back: {} operations undone; the kernel's table is as it was found",
-            failed.rollback.ops
+            "ipvsc: rolled back: {} operations; the table read back is as it was found",
+            rollback.ops
         );
         return code;
     }
     eprintln!(
-        "ipvsc: the rollback failed ({} of {} undo operations refused); the journal stays, \
-         run `ipvsc recover` to try again:",
-        failed.rollback.failures.len(),
-        failed.rollback.ops
+        "ipvsc: the rollback did not restore the table ({} operations, {} failed); the journal \
+         stays, run `ipvsc recover` to try again",
+        rollback.ops,
+        rollback.failures.len()
     );
-    for e in &failed.rollback.failures {
+    for e in &rollback.failures {
         eprintln!("  {e}");
+    }
+    match &rollback.difference {
+        Some(left) => {
+            eprintln!("What still differs from the table found (what `ipvsc recover` would do):");
+            eprint!("{}", plan::render(left, &Sources::new()));
+        }
+        None => eprintln!("The table could not be read back."),
     }
     EXIT_ROLLBACK_FAILED
 }

@@ -96,13 +96,7 @@ fn finish(kernel: &mut NetlinkKernel, verbose: bool) -> Result<Vec<Draining>, i3
             &plan,
             Options::default(),
             |failed| {
-                let code = match &failed.stopped {
-                    apply::Stopped::Refused { error, .. } => {
-                        eprintln!("ipvsc: {error}");
-                        super::apply::EXIT_REFUSED
-                    }
-                    apply::Stopped::Interrupted { .. } => super::apply::EXIT_INTERRUPTED,
-                };
+                let code = super::apply::say_stopped(&failed.stopped, plan.op_count());
                 super::apply::rollback_outcome(failed, code)
             },
         )?;

@@ -1,5 +1,5 @@
 use super::{EXIT_OK, EXIT_USAGE};
-use crate::apply::{self, Options, Stopped};
+use crate::apply::{self, Options};
 use crate::kernel::Kernel;
 use crate::plan::{self, Scope};
 use crate::source::SourceMap;
@@ -48,10 +48,7 @@ pub fn run() -> i32 {
             EXIT_OK
         }
         Err(failed) => {
-            match &failed.stopped {
-                Stopped::Refused { error, .. } => eprintln!("ipvsc: {error}"),
-                Stopped::Interrupted { .. } => eprintln!("ipvsc: interrupted"),
-            }
+            super::apply::say_stopped(&failed.stopped, plan.op_count());
             eprintln!(
                 "ipvsc: recovery did not finish; the journal stays, run `ipvsc recover` again"
             );

@@ -9,6 +9,9 @@ pub struct KernelError {
     pub doing: String,
     /// Why, in words: the meaning of the errno for IPVS, or the kernel's extended-ack text.
     pub reason: String,
+    /// Whether the kernel may have done it all the same: the socket failed or the answer was
+    /// lost or unreadable, so only reading the table again tells.
+    pub unknown: bool,
 }
 
 impl KernelError {
@@ -17,6 +20,19 @@ impl KernelError {
             errno,
             doing: doing.into(),
             reason: reason.into(),
+            unknown: false,
+        }
+    }
+
+    /// A request whose outcome is not known (see [`KernelError::unknown`]).
+    pub fn outcome_unknown(
+        errno: i32,
+        doing: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> KernelError {
+        KernelError {
+            unknown: true,
+            ..KernelError::new(errno, doing, reason)
         }
     }
 
@@ -33,7 +49,15 @@ impl KernelError {
 
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "the kernel refused to {}: {}", self.doing, self.reason)
+        if self.unknown {
+            write!(
+                f,
+                "cannot tell whether the kernel did {}: {}",
+                self.doing, self.reason
+            )
+        } else {
+            write!(f, "the kernel refused to {}: {}", self.doing, self.reason)
+        }
     }
 }
 

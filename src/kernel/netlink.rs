@@ -456,22 +456,24 @@ impl Failure {
                 doing,
                 with_ext_ack(io::Error::from_raw_os_error(errno).to_string(), ext_ack),
             ),
-            Failure::Io { errno, text } if errno == libc::ENOBUFS => KernelError::new(
+            Failure::Io { errno, text } if errno == libc::ENOBUFS => KernelError::outcome_unknown(
                 errno,
                 doing,
                 format!(
-                    "the kernel's replies overflowed the socket buffer ({text}), so whether \
-                     this was done is unknown: read the table again"
+                    "the kernel's replies overflowed the socket buffer ({text}); read the table \
+                     again"
                 ),
             ),
-            Failure::Io { errno, text } => KernelError::new(
+            Failure::Io { errno, text } => KernelError::outcome_unknown(
                 errno,
                 doing,
-                format!("the netlink socket failed ({text}), so whether this was done is unknown"),
+                format!("the netlink socket failed ({text})"),
             ),
-            Failure::Decode(text) => {
-                KernelError::new(0, doing, format!("the kernel's reply could not be read: {text}"))
-            }
+            Failure::Decode(text) => KernelError::outcome_unknown(
+                0,
+                doing,
+                format!("the kernel's reply could not be read: {text}"),
+            ),
             Failure::Interrupted => KernelError::new(
                 libc::EINTR,
                 doing,
@@ -2034,7 +2036,8 @@ mod tests {
         for r in results {
             let e = r.unwrap_err();
             assert_eq!(e.errno, libc::ENOBUFS);
-            assert!(e.reason.contains("unknown"), "{e}");
+            assert!(e.unknown);
+            assert!(e.to_string().starts_with("cannot tell whether"), "{e}");
         }
     }
 
