@@ -13,12 +13,13 @@ if ! command -v cc >/dev/null; then
 fi
 echo "== cargo fmt --check"
 cargo fmt --check
-echo "== cargo clippy --all-targets -- -D warnings"
+echo "== cargo clippy --all-targets -- -D warnings (with and without the test hooks)"
 cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --all-targets --features test-hooks --quiet -- -D warnings
 echo "== kernel test VM: packages and kernel (tests/vm.rs boots it)"
 bash tests/vm/vm.sh prepare
-echo "== cargo test"
-cargo test --all-targets --no-fail-fast
+echo "== cargo test (the kernel tests need the test hooks: IPVSC_TEST_FAIL_AT, IPVSC_TEST_FAULT, ops)"
+cargo test --all-targets --features test-hooks --no-fail-fast
 echo "== Debian package: dist/deb/build.sh, checked with dpkg-deb and systemd-analyze"
 bash tests/deb.sh
 echo "== editors: Vim, Neovim, Emacs and VS Code support, with their own tooling"

@@ -113,6 +113,11 @@ fn scenario_names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn kernel_scenarios_in_one_vm_boot() {
+    assert!(
+        cfg!(feature = "test-hooks"),
+        "the kernel scenarios inject failures through the test hooks: run \
+         `cargo test --features test-hooks` (tests/run.sh does)"
+    );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("tests/vm/vm.sh");
     let scenarios = root.join("tests/vm/scenarios");

@@ -84,7 +84,9 @@ pub(crate) fn parse_drain_arg(text: &str) -> Result<Drain, String> {
     }
 }
 
-/// `IPVSC_TEST_FAIL_AT=K` makes operation K fail (for the rollback tests).
+/// `IPVSC_TEST_FAIL_AT=K` makes operation K fail (for the rollback tests; only in builds with
+/// the `test-hooks` feature).
+#[cfg(feature = "test-hooks")]
 fn test_options() -> Result<Options, i32> {
     match std::env::var("IPVSC_TEST_FAIL_AT") {
         Err(_) => Ok(Options::default()),
@@ -96,6 +98,11 @@ fn test_options() -> Result<Options, i32> {
                 EXIT_USAGE
             }),
     }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn test_options() -> Result<Options, i32> {
+    Ok(Options::default())
 }
 
 /// The lock (waiting for another apply), and the interrupted apply its journal holds, if any.

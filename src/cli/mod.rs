@@ -7,6 +7,7 @@ mod drain;
 mod fmt;
 mod list;
 mod lsp;
+#[cfg(feature = "test-hooks")]
 mod ops;
 mod overrides;
 mod plan;
@@ -132,7 +133,9 @@ enum Command {
     Man,
     /// Run the language server for editors, over standard input and output.
     Lsp(lsp::Args),
-    /// Run a JSON list of kernel operations and print each result (the differential test).
+    /// Run a JSON list of kernel operations and print each result (the differential test;
+    /// only in builds with the `test-hooks` feature).
+    #[cfg(feature = "test-hooks")]
     #[command(hide = true)]
     Ops(ops::Args),
 }
@@ -181,6 +184,7 @@ pub fn main() -> i32 {
         Command::Fmt(args) => fmt::run(args, style),
         Command::Convert(args) => convert::run(args, style),
         Command::Save(args) => save::run(args, style),
+        #[cfg(feature = "test-hooks")]
         Command::Ops(args) => ops::run(args),
         Command::List(args) => list::run(args),
         Command::Plan(args) => plan::run(args, style),
@@ -280,6 +284,7 @@ pub(crate) fn open_netlink() -> Result<NetlinkKernel, i32> {
 }
 
 /// The real kernel as a [`Kernel`](crate::kernel::Kernel).
+#[cfg(feature = "test-hooks")]
 pub(crate) fn open_kernel() -> Result<Box<dyn crate::kernel::Kernel>, i32> {
     Ok(Box::new(open_netlink()?))
 }

@@ -3,6 +3,8 @@
 
 pub mod conns;
 pub mod error;
+#[cfg(feature = "test-hooks")]
+mod fault;
 pub mod memory;
 pub mod netlink;
 pub mod op;

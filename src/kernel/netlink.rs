@@ -145,7 +145,7 @@ const DUMP_ATTEMPTS: usize = 4;
 const NLMSGERR_ATTR_MSG: u16 = 1;
 
 /// How to move datagrams; a socket, or canned replies in the tests.
-trait Transport {
+pub(super) trait Transport {
     fn send(&mut self, datagram: &[u8]) -> io::Result<()>;
     /// Reads one whole datagram into `buf`, replacing its contents.
     fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()>;
@@ -161,7 +161,7 @@ trait Transport {
 }
 
 /// Datagrams read by one [`Transport::recv_acks`], each in its own slot.
-struct Acks {
+pub(super) struct Acks {
     bytes: Vec<u8>,
     /// Per slot read: the bytes in it, and whether the datagram was longer than the slot.
     got: Vec<(usize, bool)>,
@@ -175,12 +175,12 @@ impl Acks {
         }
     }
 
-    fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.got.clear();
     }
 
     /// Copies a datagram read elsewhere into the next slot.
-    fn push(&mut self, datagram: &[u8]) {
+    pub(super) fn push(&mut self, datagram: &[u8]) {
         let start = self.got.len() * ACK_SLOT;
         let n = datagram.len().min(ACK_SLOT);
         self.bytes[start..start + n].copy_from_slice(&datagram[..n]);
@@ -188,7 +188,7 @@ impl Acks {
     }
 
     /// Each datagram read, and whether it was cut short.
-    fn iter(&self) -> impl Iterator<Item = (&[u8], bool)> + '_ {
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&[u8], bool)> + '_ {
         self.got.iter().enumerate().map(|(i, &(n, truncated))| {
             let start = i * ACK_SLOT;
             (&self.bytes[start..start + n], truncated)
@@ -714,6 +714,10 @@ impl NetlinkKernel {
                 dir,
                 count: 0,
             });
+        }
+        #[cfg(feature = "test-hooks")]
+        if let Some(fault) = super::fault::from_env()? {
+            transport = Box::new(super::fault::FaultTransport::new(transport, fault));
         }
         let mut kernel = NetlinkKernel {
             transport,

@@ -17,7 +17,8 @@
 #   IPVSC_VM_CACHE        kernel cache, outside the work tree (default /var/cache/ipvsc-vm)
 #   IPVSC_VM_KERNEL_PKG   Debian kernel package (default linux-image-cloud-amd64; a versioned
 #                         linux-image-X package is used as it is)
-#   IPVSC_BIN             the ipvsc binary to test (default: cargo build --release, target/release/ipvsc)
+#   IPVSC_BIN             the ipvsc binary to test (default: cargo build --release --features
+#                         test-hooks, target/release/ipvsc; the scenarios need the hooks)
 #   IPVSC_VM_TIMEOUT      seconds for the whole boot (default 600)
 #   IPVSC_VM_SCENARIO_TIMEOUT  seconds for one scenario inside the guest (default 300)
 #   IPVSC_VM_MEM          guest memory (default 512M)
@@ -240,8 +241,9 @@ ipvsc_binary() {
         return
     fi
     command -v cargo >/dev/null || die "cargo not found; install Rust or set IPVSC_BIN to an ipvsc binary"
-    note "cargo build --release"
-    (cd "$REPO" && cargo build --release --quiet --bin ipvsc >&2) || die "cargo build --release failed"
+    note "cargo build --release --features test-hooks"
+    (cd "$REPO" && cargo build --release --features test-hooks --quiet --bin ipvsc >&2) ||
+        die "cargo build --release --features test-hooks failed"
     echo "${CARGO_TARGET_DIR:-$REPO/target}/release/ipvsc"
 }
 

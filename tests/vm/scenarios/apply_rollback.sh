@@ -137,6 +137,48 @@ done
 t1=$(now)
 echo "ok: a failure at each of the $N operations left the table exactly as it was ($(elapsed "$t0" "$t1") s)"
 
+# Faults at the netlink transport (IPVSC_TEST_FAULT, the test-hooks build): ACKs lost after the
+# kernel performed the requests, a send() failing part way with ENOBUFS, a batch performed whose
+# answers fail to arrive, a truncated ACK; at every write request of the plan. ipvsc cannot know
+# what was done: it must say so, read the table back and put back A (exit 5), or keep the
+# journal (exit 6) so that `ipvsc recover` does.
+W_OPS=$((N - $(grep -c '"set_sysctl"' "$W/plan.json")))
+fault_at() { # KIND K
+    IPVSC_TEST_FAULT=$1:$2 "$IPVSC" apply "$W/b.ipvs" >"$W/out" 2>&1
+    rc=$?
+    case $rc in
+        5)
+            grep -q "^ipvsc: rolled back: .* the table read back is as it was found" "$W/out" ||
+                fail "$1 at $2: exit 5 without a read-back that matched" "$W/out"
+            [ ! -e "$IPVSC_STATE_DIR/journal.json" ] || fail "$1 at $2: exit 5 but the journal stayed" "$W/out"
+            ;;
+        6)
+            [ -e "$IPVSC_STATE_DIR/journal.json" ] || fail "$1 at $2: exit 6 without the journal" "$W/out"
+            "$IPVSC" recover >"$W/recover" 2>&1 || fail "$1 at $2: recover exited with $?" "$W/out" "$W/recover"
+            RECOVERED=$((RECOVERED + 1))
+            ;;
+        *) fail "$1 at $2: exit $rc, want 5 or 6" "$W/out" ;;
+    esac
+    said "$W/out" | grep -q "cannot tell whether the kernel did" || fail "$1 at $2: the unknown outcome is not said" "$W/out"
+}
+t0=$(now)
+RECOVERED=0
+for kind in drop-acks enobufs exec-then-fail truncate; do
+    K=0
+    while [ "$K" -lt "$W_OPS" ]; do
+        fault_at "$kind" "$K"
+        # A snapshot after every few K, as above; one after each K when it differs.
+        if [ $((K % BATCH)) = $((BATCH - 1)) ] || [ $((K + 1)) = "$W_OPS" ]; then
+            snapshot "$W/after.snap"
+            diff -u "$W/a.snap" "$W/after.snap" >"$W/diff" ||
+                fail "$kind up to request $K of $W_OPS: the table is not as it was (- before, + after)" "$W/out" "$W/diff"
+        fi
+        K=$((K + 1))
+    done
+done
+t1=$(now)
+echo "ok: lost ACKs, ENOBUFS, answers failing after the kernel acted and truncated ACKs, at each of the $W_OPS write requests: the table read back is A every time ($RECOVERED needed recover; $(elapsed "$t0" "$t1") s)"
+
 # A refusal by the kernel itself: the server at eth0's broadcast address, in the middle.
 line=$(grep -n '198.18.1.255' "$W/bad.ipvs" | cut -d : -f 1)
 "$IPVSC" apply "$W/bad.ipvs" >"$W/out" 2>&1
