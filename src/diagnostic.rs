@@ -341,6 +341,7 @@ fn json_label<'a>(label: &'a Label, sources: &'a Sources) -> JsonLabel<'a> {
 }
 
 /// The diagnostics as a JSON array, for CI and editors.
+/// `{"format_version": 1, "diagnostics": [...]}`: diagnostics for tools.
 pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
     let list: Vec<JsonDiagnostic> = diagnostics
         .iter()
@@ -353,5 +354,17 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
             notes: d.notes.iter().map(|n| json_label(n, sources)).collect(),
         })
         .collect();
-    serde_json::to_string_pretty(&list).expect("diagnostics serialize")
+    #[derive(Serialize)]
+    struct Document<'a> {
+        format_version: u32,
+        diagnostics: Vec<JsonDiagnostic<'a>>,
+    }
+    let doc = Document {
+        format_version: DIAGNOSTICS_FORMAT_VERSION,
+        diagnostics: list,
+    };
+    serde_json::to_string_pretty(&doc).expect("diagnostics serialize")
 }
+
+/// The version of `check --format json`.
+pub const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;

@@ -60,8 +60,9 @@ fn check_json_is_machine_readable() {
         "service tcp 10.0.0.1:80 { server 10.0.0.2 weight 70000 }\n",
     );
     assert_eq!(out.status.code(), Some(1));
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    let d = &list[0];
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(doc["format_version"], 1);
+    let d = &doc["diagnostics"][0];
     assert_eq!(d["code"], "ipvsc::out-of-range");
     assert_eq!(d["severity"], "error");
     assert_eq!(d["line"], 1);

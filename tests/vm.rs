@@ -413,9 +413,9 @@ fn ipvsc_numbers(json: &str) -> BTreeMap<&'static str, Numbers> {
             .entry("ipvsadm-rate")
             .or_default()
             .insert((name.clone(), None), rate(&entry["stats"]));
-        for pair in entry["servers"].as_array().expect("servers") {
-            let (server, counters) = (&pair[0], &pair[1]);
-            let server: ipvsc::model::Server = serde_json::from_value(server.clone()).unwrap();
+        // Each server is one object: its settings and its counters.
+        for counters in entry["servers"].as_array().expect("servers") {
+            let server: ipvsc::model::Server = serde_json::from_value(counters.clone()).unwrap();
             let key = (name.clone(), Some(server.key.to_string()));
             let (active, inactive, persist) = (
                 n(counters, "active_conns"),
@@ -495,9 +495,9 @@ fn ipvsc_sequence(json: &str) -> Result<Vec<String>, String> {
         let key: ServiceKey =
             serde_json::from_value(s["service"]["key"].clone()).map_err(|e| e.to_string())?;
         out.push(key.to_string());
-        for pair in s["servers"].as_array().ok_or("no servers array")? {
+        for server in s["servers"].as_array().ok_or("no servers array")? {
             let server: ServerKey =
-                serde_json::from_value(pair[0]["key"].clone()).map_err(|e| e.to_string())?;
+                serde_json::from_value(server["key"].clone()).map_err(|e| e.to_string())?;
             out.push(format!("-> {server}"));
         }
     }
@@ -610,7 +610,7 @@ fn listings_that_differ_are_reported() {
     let ipvsadm = "@@ ipvsadm-list\nIP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nTCP  10.9.9.9:80 rr\n  -> 127.0.0.1:80                 Route   2      0          20\n@@ ipvsadm-stats\nTCP  10.9.9.9:80                        20      139      101     8808     9672\n  -> 127.0.0.1:80                       20      139      101     8808     9672\n";
     let json = |weight: u32| {
         format!(
-            "@@ ipvsc-json\n{{\"services\": [{{\"service\": {{\"key\": {{\"kind\": \"inet\", \"protocol\": \"tcp\", \"addr\": \"10.9.9.9\", \"port\": 80}}, \"scheduler\": \"rr\", \"flags\": 0, \"persistence\": null, \"netmask\": {{\"ipv4\": \"255.255.255.255\"}}, \"pe\": null, \"one_packet\": false, \"servers\": []}}, \"stats\": {{\"conns\": 20, \"inpkts\": 139, \"outpkts\": 101, \"inbytes\": 8808, \"outbytes\": 9672, \"cps\": 0, \"inpps\": 0, \"outpps\": 0, \"inbps\": 0, \"outbps\": 0}}, \"servers\": [[{{\"key\": {{\"addr\": \"127.0.0.1\", \"port\": 80}}, \"forward\": {{\"method\": \"dr\"}}, \"weight\": {weight}, \"upper\": 0, \"lower\": 0}}, {{\"active_conns\": 0, \"inactive_conns\": 20, \"persistent_conns\": 0, \"stats\": {{\"conns\": 20, \"inpkts\": 139, \"outpkts\": 101, \"inbytes\": 8808, \"outbytes\": 9672, \"cps\": 0, \"inpps\": 0, \"outpps\": 0, \"inbps\": 0, \"outbps\": 0}}}}]]}}]}}\n"
+            "@@ ipvsc-json\n{{\"services\": [{{\"service\": {{\"key\": {{\"kind\": \"inet\", \"protocol\": \"tcp\", \"addr\": \"10.9.9.9\", \"port\": 80}}, \"scheduler\": \"rr\", \"flags\": 0, \"persistence\": null, \"netmask\": {{\"ipv4\": \"255.255.255.255\"}}, \"pe\": null, \"one_packet\": false, \"servers\": []}}, \"stats\": {{\"conns\": 20, \"inpkts\": 139, \"outpkts\": 101, \"inbytes\": 8808, \"outbytes\": 9672, \"cps\": 0, \"inpps\": 0, \"outpps\": 0, \"inbps\": 0, \"outbps\": 0}}, \"servers\": [{{\"key\": {{\"addr\": \"127.0.0.1\", \"port\": 80}}, \"forward\": {{\"method\": \"dr\"}}, \"weight\": {weight}, \"upper\": 0, \"lower\": 0, \"active_conns\": 0, \"inactive_conns\": 20, \"persistent_conns\": 0, \"stats\": {{\"conns\": 20, \"inpkts\": 139, \"outpkts\": 101, \"inbytes\": 8808, \"outbytes\": 9672, \"cps\": 0, \"inpps\": 0, \"outpps\": 0, \"inbps\": 0, \"outbps\": 0}}}}]}}]}}\n"
         )
     };
     assert_eq!(
@@ -1010,7 +1010,11 @@ fn check_convergence(
             continue;
         }
         let (table_rc, table_text) = section("table");
-        let kernel: Table = match serde_json::from_str(table_text.lines().next().unwrap_or("")) {
+        // `save --format json`: {"format_version": 1, "table": ...}.
+        let doc: Result<serde_json::Value, _> =
+            serde_json::from_str(table_text.lines().next().unwrap_or(""));
+        let kernel = doc.and_then(|d| serde_json::from_value::<Table>(d["table"].clone()));
+        let kernel: Table = match kernel {
             Ok(t) if table_rc == 0 => t,
             Ok(_) | Err(_) => {
                 failures.push(fail(format!(
@@ -1064,7 +1068,12 @@ fn convergence_failures_are_reported() {
     assert!(edits > 50, "{edits} edits");
     let (name, (a, b)) = pairs.iter().find(|(n, _)| *n == "pair-00").unwrap();
     let empty_plan = r#"{"changes": []}"#;
-    let table = |t: &Table| serde_json::to_string(t).unwrap();
+    let table = |t: &Table| {
+        format!(
+            "{{\"format_version\":1,\"table\":{}}}",
+            serde_json::to_string(t).unwrap()
+        )
+    };
     let output = |plan: &str, kernel: &Table| {
         format!(
             "@@ pair {name}\n@@ load rc=0\n@@ plan rc=0\n{plan}\n@@ apply rc=0\nApplied\n@@ table rc=0\n{}\n@@ end\n",

@@ -18,9 +18,19 @@ pub struct StateDir {
     path: PathBuf,
 }
 
+/// The journal's format version. Version 1 (ipvsc before drains) had no `format_version`
+/// field and is read as it is.
+pub const JOURNAL_VERSION: u32 = 2;
+
+fn version_1() -> u32 {
+    1
+}
+
 /// What an apply in progress wrote before its first change.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JournalEntry {
+    #[serde(default = "version_1")]
+    pub format_version: u32,
     /// The process that wrote it.
     pub pid: u32,
     /// Seconds since the epoch when it began.
@@ -116,9 +126,7 @@ impl Journal {
     /// The journal an interrupted apply left behind, if any.
     pub fn pending(&self) -> std::io::Result<Option<JournalEntry>> {
         match std::fs::read_to_string(self.dir.journal_path()) {
-            Ok(text) => serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Ok(text) => read_journal(&text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -127,6 +135,7 @@ impl Journal {
     /// Records the table found, durably, before the first change.
     pub fn begin(&self, source: &str, before: &Table) -> std::io::Result<()> {
         let entry = JournalEntry {
+            format_version: JOURNAL_VERSION,
             pid: std::process::id(),
             started: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -162,6 +171,20 @@ impl Journal {
             _ => Ok(()),
         }
     }
+}
+
+/// A journal of this version or an older one.
+fn read_journal(text: &str) -> std::io::Result<JournalEntry> {
+    let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+    let entry: JournalEntry = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    if entry.format_version > JOURNAL_VERSION {
+        return Err(invalid(format!(
+            "the journal has format version {}, newer than the {JOURNAL_VERSION} this ipvsc \
+             reads: recover with the ipvsc that wrote it",
+            entry.format_version
+        )));
+    }
+    Ok(entry)
 }
 
 /// Replaces `path` (in `dir`) with `bytes`, on disk before it returns: written to a temporary
@@ -207,6 +230,24 @@ mod tests {
         journal.save_state(&State::default()).unwrap();
         assert!(!d.path().join("state.json").exists());
         std::fs::remove_dir_all(d.path()).unwrap();
+    }
+
+    /// A journal as ipvsc 0.1 wrote it before journals had a version (a committed file).
+    #[test]
+    fn a_version_1_journal_is_read() {
+        let text = include_str!("testdata/journal-v1.json");
+        let entry = read_journal(text).unwrap();
+        assert_eq!(entry.format_version, 1);
+        assert_eq!(entry.source, "lb.ipvs");
+        assert_eq!(entry.before.server_count(), 2);
+        assert_eq!(entry.before.daemons.len(), 1);
+        let again: serde_json::Value = serde_json::to_value(&entry).unwrap();
+        assert_eq!(again["format_version"], 1);
+        let newer = text.replacen('{', "{\"format_version\": 3, ", 1);
+        assert!(read_journal(&newer)
+            .unwrap_err()
+            .to_string()
+            .contains("newer"));
     }
 
     #[test]

@@ -9,9 +9,11 @@ use serde::Serialize;
 use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
 use crate::kernel::conns::{self, Connection};
 use crate::kernel::netlink::{ServiceStats, Unavailable};
-use crate::kernel::packet::{IpvsInfo, Stats};
+use crate::kernel::packet::{IpvsInfo, ServerCounters, Stats};
 use crate::model::Timeouts;
-use crate::model::{language, sort_servers, sort_services, Daemon, Forward, Service, ServiceKey};
+use crate::model::{
+    language, sort_servers, sort_services, Daemon, Forward, Server, Service, ServiceKey,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
@@ -56,11 +58,46 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct Listing<'a> {
+    format_version: u32,
     version: String,
     conn_tab_size: u32,
-    services: &'a [ServiceStats],
+    services: Vec<JsonService<'a>>,
     timeouts: Timeouts,
     daemons: Vec<&'a Daemon>,
+}
+
+/// The version of `list --format json` (services and servers).
+pub const LIST_FORMAT_VERSION: u32 = 1;
+
+/// A service in `list --format json`: its settings, counters and servers.
+#[derive(Serialize)]
+struct JsonService<'a> {
+    service: &'a Service,
+    stats: &'a Stats,
+    servers: Vec<JsonServer<'a>>,
+}
+
+/// A real server in `list --format json`: one object with its settings and its counters.
+#[derive(Serialize)]
+struct JsonServer<'a> {
+    #[serde(flatten)]
+    server: &'a Server,
+    #[serde(flatten)]
+    counters: &'a ServerCounters,
+}
+
+impl<'a> JsonService<'a> {
+    fn of(s: &'a ServiceStats) -> JsonService<'a> {
+        JsonService {
+            service: &s.service,
+            stats: &s.stats,
+            servers: s
+                .servers
+                .iter()
+                .map(|(server, counters)| JsonServer { server, counters })
+                .collect(),
+        }
+    }
 }
 
 /// `ipvsc list`: what `ipvsadm -L -n` shows, with counters, rates, thresholds, timeouts and
@@ -102,9 +139,10 @@ pub fn run(args: Args) -> i32 {
     match args.format {
         ListFormat::Json => {
             let listing = Listing {
+                format_version: LIST_FORMAT_VERSION,
                 version: info.version_string(),
                 conn_tab_size: info.conn_tab_size,
-                services: &services,
+                services: services.iter().map(JsonService::of).collect(),
                 timeouts,
                 daemons: daemons.values().collect(),
             };

@@ -34,13 +34,25 @@ pub struct Args {
     strict: bool,
 }
 
+/// The version of `save --format json`.
+pub const SAVE_FORMAT_VERSION: u32 = 1;
+
 /// Renders a table in one of the save formats.
 pub fn render(table: &Table, format: SaveFormat, extras: SaveExtras) -> String {
     match format {
         SaveFormat::Ipvs => table.to_ipvs(),
         SaveFormat::Ipvsadm => ipvsadm_save(table, extras),
         SaveFormat::Json => {
-            let mut s = serde_json::to_string_pretty(table).expect("a table serializes");
+            #[derive(serde::Serialize)]
+            struct Document<'a> {
+                format_version: u32,
+                table: &'a Table,
+            }
+            let doc = Document {
+                format_version: SAVE_FORMAT_VERSION,
+                table,
+            };
+            let mut s = serde_json::to_string_pretty(&doc).expect("a table serializes");
             s.push('\n');
             s
         }
