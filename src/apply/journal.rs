@@ -37,6 +37,10 @@ pub struct JournalEntry {
     pub started: u64,
     /// The file being applied, as named on the command line.
     pub source: String,
+    /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`) when it began: IPVS keeps
+    /// nothing across a reboot, so a journal of another boot protects a table that is gone.
+    #[serde(default)]
+    pub boot_id: Option<String>,
     /// The kernel's table before the first change: what `recover` restores.
     pub before: Table,
 }
@@ -141,6 +145,7 @@ impl Journal {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             source: source.to_string(),
+            boot_id: boot_id(),
             before: before.clone(),
         };
         let text = serde_json::to_string(&entry).expect("a journal serializes");
@@ -170,6 +175,22 @@ impl Journal {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
+    }
+}
+
+/// This boot's id, if the kernel tells it.
+pub fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl JournalEntry {
+    /// Whether it was written before the machine last booted (so the table it protects is
+    /// gone: the kernel starts with an empty one).
+    pub fn from_another_boot(&self) -> bool {
+        matches!((&self.boot_id, boot_id()), (Some(then), Some(now)) if *then != now)
     }
 }
 
@@ -248,6 +269,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("newer"));
+    }
+
+    #[test]
+    fn a_journal_of_another_boot_is_told_apart() {
+        let mut entry = read_journal(include_str!("testdata/journal-v1.json")).unwrap();
+        // Version 1 recorded no boot: it is never set aside.
+        assert!(!entry.from_another_boot());
+        entry.boot_id = boot_id();
+        assert!(entry.boot_id.is_some(), "Linux tells its boot id");
+        assert!(!entry.from_another_boot());
+        entry.boot_id = Some("00000000-0000-0000-0000-000000000000".into());
+        assert!(entry.from_another_boot());
     }
 
     #[test]

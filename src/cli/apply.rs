@@ -230,6 +230,18 @@ pub fn run(args: Args, style: Style) -> i32 {
 pub(crate) fn lock_clean() -> Result<Journal, i32> {
     match lock()? {
         (journal, None) => Ok(journal),
+        (journal, Some(entry)) if entry.from_another_boot() => {
+            eprintln!(
+                "warning: an apply of {} (pid {}) was interrupted before the machine rebooted; \
+                 the table it changed is gone with that boot, so its journal is set aside",
+                entry.source, entry.pid
+            );
+            if let Err(e) = journal.end() {
+                eprintln!("ipvsc: cannot remove the journal of the earlier boot: {e}");
+                return Err(EXIT_USAGE);
+            }
+            Ok(journal)
+        }
         (_, Some(entry)) => {
             eprintln!(
                 "ipvsc: an apply of {} (pid {}) was interrupted and the kernel's table may be half changed; \
