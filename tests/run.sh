@@ -19,7 +19,12 @@ cargo clippy --all-targets --features test-hooks --quiet -- -D warnings
 echo "== kernel test VM: packages and kernel (tests/vm.rs boots it)"
 bash tests/vm/vm.sh prepare
 echo "== cargo test (the kernel tests need the test hooks: IPVSC_TEST_FAIL_AT, IPVSC_TEST_FAULT, ops)"
-cargo test --all-targets --features test-hooks --no-fail-fast
+# The guest runs a release build of this tree with the hooks (copied aside: the package's
+# release build, without them, comes later): about twice as fast under the emulator as the
+# debug build.
+cargo build --release --features test-hooks --quiet --bin ipvsc
+cp target/release/ipvsc target/ipvsc-vm
+IPVSC_VM_BIN=$PWD/target/ipvsc-vm cargo test --all-targets --features test-hooks --no-fail-fast
 echo "== Debian package: dist/deb/build.sh, checked with dpkg-deb and systemd-analyze"
 bash tests/deb.sh
 echo "== editors: Vim, Neovim, Emacs and VS Code support, with their own tooling"
