@@ -3,6 +3,7 @@
 
 pub mod conns;
 pub mod error;
+pub mod host_defaults;
 pub mod memory;
 pub mod netlink;
 pub mod op;
