@@ -121,6 +121,15 @@ pub fn detect(text: &str, format: InputFormat) -> InputFormat {
 /// Compiles one file (and, for the language, what it includes).
 pub fn compile(sources: &mut Sources, file: FileId, options: &Options) -> Compiled {
     let format = detect(&sources.get(file).text, options.format);
+    if let Some(d) = sources.encoding_error(file) {
+        return Compiled {
+            table: Table::default(),
+            policy: DrainPolicy::default(),
+            map: SourceMap::default(),
+            diagnostics: vec![d],
+            format,
+        };
+    }
     let mut builder = Builder::new(match format {
         InputFormat::Ipvsadm => Dialect::Ipvsadm,
         _ => Dialect::Language,

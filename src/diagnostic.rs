@@ -63,6 +63,10 @@ codes! {
     DrainTemplate "drain-template",
     DrainConnReuse "drain-conn-reuse",
     DrainNodest "drain-nodest",
+    AddressForm "address-form",
+    UnknownPortName "unknown-port-name",
+    NoSuchDaemon "no-such-daemon",
+    NotUtf8 "not-utf8",
 }
 
 impl fmt::Display for Code {

@@ -66,6 +66,10 @@ pub struct SourceFile {
     pub name: String,
     pub path: Option<PathBuf>,
     pub text: Arc<str>,
+    /// Where the first byte that is not UTF-8 was, for a file read from bytes that were not:
+    /// its offset in `text` (which holds U+FFFD there and for every later bad sequence) and
+    /// its value.
+    pub invalid_utf8: Option<(usize, u8)>,
     line_starts: Vec<usize>,
 }
 
@@ -78,7 +82,29 @@ impl SourceFile {
             name: name.into(),
             path,
             text: text.into(),
+            invalid_utf8: None,
             line_starts,
+        }
+    }
+
+    /// A file from raw bytes: text that is not UTF-8 is kept (each bad sequence replaced by
+    /// U+FFFD) so that the first bad byte can be reported at its line and column.
+    pub fn from_bytes(
+        name: impl Into<String>,
+        path: Option<PathBuf>,
+        bytes: Vec<u8>,
+    ) -> SourceFile {
+        match String::from_utf8(bytes) {
+            Ok(text) => SourceFile::new(name, path, text),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let byte = e.as_bytes()[at];
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                SourceFile {
+                    invalid_utf8: Some((at, byte)),
+                    ..SourceFile::new(name, path, text)
+                }
+            }
         }
     }
 
@@ -99,6 +125,17 @@ pub fn read_input(path: &Path) -> std::io::Result<String> {
         std::io::read_to_string(std::io::stdin())
     } else {
         std::fs::read_to_string(path)
+    }
+}
+
+/// A file's bytes, or standard input's for `-`.
+pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path)
     }
 }
 
@@ -127,12 +164,36 @@ impl Sources {
         FileId(self.files.len() as u32 - 1)
     }
 
-    /// Reads a file from disk, or standard input for `-`.
+    /// Reads a file from disk, or standard input for `-`. Bytes that are not UTF-8 are not an
+    /// I/O error: the file records where the first one is (see [`SourceFile::invalid_utf8`]).
     pub fn read(&mut self, path: &Path) -> std::io::Result<FileId> {
-        let text = read_input(path)?;
+        let bytes = read_bytes(path)?;
         let name = display_name(path);
         let real = (path != Path::new("-")).then(|| path.to_path_buf());
-        Ok(self.add(SourceFile::new(name, real, text)))
+        Ok(self.add(SourceFile::from_bytes(name, real, bytes)))
+    }
+
+    /// The error for a file that is not UTF-8, at its first bad byte.
+    pub fn encoding_error(&self, id: FileId) -> Option<crate::diagnostic::Diagnostic> {
+        let file = self.get(id);
+        let (at, byte) = file.invalid_utf8?;
+        let (line, col) = file.line_col(at);
+        let bad = char::REPLACEMENT_CHARACTER.len_utf8();
+        Some(
+            crate::diagnostic::Diagnostic::error(
+                crate::diagnostic::Code::NotUtf8,
+                Span::new(id, at..at + bad),
+                format!(
+                    "{} is not UTF-8 text: the byte 0x{byte:02X} at line {line}, column {col}",
+                    file.name
+                ),
+            )
+            .label(format!("0x{byte:02X}, not UTF-8"))
+            .help(
+                "save the file as UTF-8 (ASCII is UTF-8); `iconv -f latin1 -t utf-8` converts a \
+                 Latin-1 file",
+            ),
+        )
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

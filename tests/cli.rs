@@ -42,6 +42,27 @@ fn check_exit_codes() {
 }
 
 #[test]
+fn a_file_that_is_not_utf8_is_a_located_error() {
+    for (file, at) in [
+        ("tests/diagnostics/not-utf8.ipvsadm", ":2:6]"),
+        ("tests/diagnostics/not-utf8.ipvs", ":2:24]"),
+    ] {
+        for command in ["check", "convert", "save"] {
+            let out = ipvsc(&[command, "--color", "never", file], "");
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{command} {file}: {err}");
+            assert!(err.contains("ipvsc::not-utf8") && err.contains(at), "{err}");
+        }
+    }
+    let fmt = ipvsc(
+        &["fmt", "--color", "never", "tests/diagnostics/not-utf8.ipvs"],
+        "",
+    );
+    assert_eq!(fmt.status.code(), Some(1));
+    assert!(text(&fmt.stderr).contains("0xE9"));
+}
+
+#[test]
 fn warnings_pass_unless_denied() {
     let input = "service tcp 10.0.0.1:80 { netmask 255.255.255.0; server 10.0.0.2 }\n";
     assert_eq!(ipvsc(&["check", "-"], input).status.code(), Some(0));

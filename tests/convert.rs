@@ -29,3 +29,58 @@ fn conversions_match_golden_files() {
         assert_eq!(again.table, compiled.table);
     }
 }
+
+/// tests/legacy-corpus: real ipvsadm input. Each file gives errors at exactly the lines its
+/// `.expect` lists (the lines ipvsadm 1.31 and the 6.1 kernel refused in the VM's
+/// legacy_corpus scenario); without errors, its conversion compiles back to the same table.
+/// With errors, its table is that of the lines the kernel kept.
+#[test]
+fn legacy_corpus_is_read_as_ipvsadm_and_the_kernel_read_it() {
+    let dir = common::root().join("tests/legacy-corpus");
+    let inputs = common::files_in(&dir, &["ipvsadm"]);
+    assert!(inputs.len() >= 15, "the corpus is there");
+    let mut refused_total = 0;
+    for input in inputs {
+        let expect = std::fs::read_to_string(input.with_extension("expect"))
+            .unwrap_or_else(|e| panic!("{}: no .expect: {e}", input.display()));
+        let want: Vec<usize> = expect
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        refused_total += want.len();
+        let (sources, compiled) = common::compile_path(&input);
+        let file = sources.get(ipvsc::source::FileId(0));
+        let mut got: Vec<usize> = compiled
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| file.line_col(d.label.span.start).0)
+            .collect();
+        got.dedup();
+        assert_eq!(
+            got,
+            want,
+            "{}: lines with errors\n{}",
+            input.display(),
+            common::render_all(&sources, &compiled)
+        );
+        if want.is_empty() {
+            let text = compiled.table.to_ipvs();
+            let (_, again) = common::compile_text("converted.ipvs", &text);
+            assert!(!again.has_errors(), "{}: {text}", input.display());
+            assert_eq!(again.table, compiled.table, "{}", input.display());
+        } else {
+            let full = std::fs::read_to_string(&input).unwrap();
+            let kept: String = full
+                .split_inclusive('\n')
+                .enumerate()
+                .filter(|(i, _)| !want.contains(&(i + 1)))
+                .map(|(_, l)| l)
+                .collect();
+            let (s, kept) = common::compile_text("kept.ipvsadm", &kept);
+            assert!(!kept.has_errors(), "{}", common::render_all(&s, &kept));
+            assert_eq!(kept.table, compiled.table, "{}", input.display());
+        }
+    }
+    assert!(refused_total > 0, "the corpus has lines the kernel refuses");
+}

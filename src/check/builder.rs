@@ -447,32 +447,25 @@ impl Builder {
             addr: addr.value,
             port: port.or(key.value.port()).unwrap_or(0),
         };
-        // ipvsadm forces the port of DR and tunnel servers to the service's, so `-d` finds them
-        // by address alone when the port given differs.
-        let found = if service.servers.contains_key(&server) {
-            Some(server)
-        } else {
-            service
-                .servers
-                .values()
-                .find(|s| {
-                    s.key.addr == addr.value
-                        && s.forward.keeps_virtual_port()
-                        && !key.value.is_fwmark()
-                })
-                .map(|s| s.key)
-        };
-        match found {
-            Some(found) => {
-                service.servers.remove(&found);
-                self.map.remove_server(&key.value, &found);
-                true
-            }
-            None => {
-                self.no_such_server(key.value, server, addr.span);
-                false
-            }
+        // ipvsadm forces the port of DR and tunnel servers to the service's on `-a` and `-e`,
+        // but not on `-d`: the kernel looks the server up by the port written, and refuses.
+        if service.servers.remove(&server).is_some() {
+            self.map.remove_server(&key.value, &server);
+            return true;
         }
+        let stored = service
+            .servers
+            .values()
+            .find(|s| s.key.addr == addr.value && s.forward.keeps_virtual_port())
+            .map(|s| (s.key, s.forward.name()));
+        self.no_such_server(key.value, server, addr.span);
+        if let (Some((stored, method)), Some(last)) = (stored, self.diagnostics.last_mut()) {
+            last.help = Some(format!(
+                "the kernel keeps this {method} server as {stored}, under the service's port: \
+                 write `-r {stored}`"
+            ));
+        }
+        false
     }
 
     fn no_such_server(&mut self, service: ServiceKey, server: ServerKey, span: Span) {
@@ -784,8 +777,21 @@ impl Builder {
     }
 
     /// `ipvsadm --stop-daemon`
-    pub fn stop_daemon(&mut self, state: DaemonState) {
-        self.table.daemons.remove(&state);
+    pub fn stop_daemon(&mut self, state: DaemonState, span: Span) {
+        if self.table.daemons.remove(&state).is_none() {
+            self.report(
+                Diagnostic::error(
+                    Code::NoSuchDaemon,
+                    span,
+                    format!("no {state} sync daemon is running"),
+                )
+                .label("nothing to stop")
+                .help(format!(
+                    "the kernel refuses to stop a daemon that is not running (ipvsadm: \"No daemon is \
+                     running\"); remove this line, or start the {state} daemon before it"
+                )),
+            );
+        }
         self.map.daemons.remove(&state);
     }
 

@@ -179,6 +179,9 @@ impl Lowerer<'_> {
     }
 
     fn file(&mut self, file: FileId) {
+        if let Some(d) = self.sources.encoding_error(file) {
+            return self.report(d);
+        }
         let source = self.sources.get(file);
         if let Some(path) = &source.path {
             let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());

@@ -31,6 +31,11 @@ pub fn run(args: Args, style: Style) -> i32 {
                 continue;
             }
         };
+        if let Some(d) = sources.encoding_error(id) {
+            super::print_diagnostics(&[d], &sources, style);
+            status = status.max(EXIT_ERRORS);
+            continue;
+        }
         let text = sources.get(id).text.clone();
         if crate::legacy::looks_legacy(&text) {
             eprintln!(

@@ -4,9 +4,12 @@ use clap::ValueEnum;
 
 use super::{InputArgs, EXIT_OK};
 use crate::diagnostic::Style;
+use crate::kernel::host_defaults::host_defaults;
 use crate::kernel::memory::SYSCTL_DEFAULTS;
 use crate::kernel::netlink::dumped_services;
-use crate::model::{ipvsadm_save, ipvsadm_save_ordered, SaveExtras, Table, Timeouts};
+use crate::model::{
+    ipvsadm_save, ipvsadm_save_ordered, SaveExtras, Sysctl, SysctlValue, Table, Timeouts,
+};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum SaveFormat {
@@ -92,7 +95,7 @@ fn save_kernel(format: SaveFormat, extras: SaveExtras) -> i32 {
     };
     let text = match format {
         SaveFormat::Ipvsadm => {
-            let declared = without_defaults(table.clone());
+            let declared = without_defaults(table.clone(), &host_defaults());
             ipvsadm_save_ordered(
                 &dumped_services(&order),
                 &declared.timeouts,
@@ -100,15 +103,17 @@ fn save_kernel(format: SaveFormat, extras: SaveExtras) -> i32 {
                 extras,
             )
         }
-        SaveFormat::Ipvs => without_defaults(table).to_ipvs(),
+        SaveFormat::Ipvs => without_defaults(table, &host_defaults()).to_ipvs(),
         SaveFormat::Json => render(&table, format, extras),
     };
     print!("{text}");
     EXIT_OK
 }
 
-/// The table less the timeouts and sysctls that a fresh kernel has anyway.
-fn without_defaults(mut table: Table) -> Table {
+/// The table less the timeouts and sysctls that a fresh kernel has anyway: the fixed defaults,
+/// and `host`, those this host's kernel computed (a value equal to one is not a setting, and
+/// saving it would pin this host's value on every host the file is applied to).
+fn without_defaults(mut table: Table, host: &[(Sysctl, SysctlValue)]) -> Table {
     let d = Timeouts::KERNEL_DEFAULT;
     let t = &mut table.timeouts;
     for (slot, default) in [
@@ -122,6 +127,6 @@ fn without_defaults(mut table: Table) -> Table {
     }
     table
         .sysctls
-        .retain(|k, v| !SYSCTL_DEFAULTS.contains(&(*k, *v)));
+        .retain(|k, v| !SYSCTL_DEFAULTS.contains(&(*k, *v)) && !host.contains(&(*k, *v)));
     table
 }

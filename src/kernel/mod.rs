@@ -5,6 +5,7 @@ pub mod conns;
 pub mod error;
 #[cfg(feature = "test-hooks")]
 mod fault;
+pub mod host_defaults;
 pub mod memory;
 pub mod netlink;
 pub mod op;

@@ -1,7 +1,9 @@
 //! The legacy front end: `ipvsadm -S` dumps and `ipvsadm -R` scripts, run line by line as
 //! `ipvsadm -R` runs them on an empty table, into the same [`Builder`] the language uses.
 
+mod aton;
 mod options;
+mod services;
 mod values;
 
 #[cfg(test)]
@@ -379,9 +381,7 @@ impl<'a> Line<'a> {
             }
             Cmd::DeleteServer => {
                 let key = self.service_key(diags);
-                let server = self
-                    .value(Opt::RealServer)
-                    .and_then(|v| diags.take(values::endpoint(v.text, v.span)));
+                let server = self.real_server(diags);
                 if let (true, Some(key), Some((addr, port))) = (diags.flush(builder), key, server) {
                     builder.delete_server(key, addr, port.map(|p| p.value));
                 }
@@ -414,7 +414,7 @@ impl<'a> Line<'a> {
                     .value
                     .and_then(|v| diags.take(values::daemon_state(v.text, v.span)));
                 if let (true, Some(state)) = (diags.flush(builder), state) {
-                    builder.stop_daemon(state);
+                    builder.stop_daemon(state, self.span);
                 }
             }
             // Listing and zeroing change nothing in the table, but the kernel still refuses
@@ -468,13 +468,36 @@ impl<'a> Line<'a> {
                 return Some(Spanned::new(ServiceKey::Fwmark { family, mark }, span));
             }
         };
-        let (addr, port) = diags.take(values::endpoint(value.text, value.span))?;
+        let mut warnings = Vec::new();
+        let endpoint = values::endpoint(value.text, value.span, Some(protocol), &mut warnings);
+        warnings.into_iter().for_each(|w| diags.push(w));
+        let (addr, port) = diags.take(endpoint)?;
         let key = ServiceKey::Inet {
             protocol,
             addr: addr.value,
             port: port.map_or(0, |p| p.value),
         };
         Some(Spanned::new(key, occ.span()))
+    }
+
+    /// `-r ADDR[:PORT]`. ipvsadm reads a port name for the protocol of the service option
+    /// before `-r` (TCP for `-f`), and has none when the service comes after it.
+    fn real_server(&self, diags: &mut Diags) -> Option<values::Endpoint> {
+        let occ = self.get(Opt::RealServer)?;
+        let value = occ.value?;
+        let protocol = self
+            .occs
+            .iter()
+            .find(|o| o.opt.is_service() && o.index < occ.index)
+            .map(|o| match o.opt {
+                Opt::Udp => Protocol::Udp,
+                Opt::Sctp => Protocol::Sctp,
+                _ => Protocol::Tcp,
+            });
+        let mut warnings = Vec::new();
+        let endpoint = values::endpoint(value.text, value.span, protocol, &mut warnings);
+        warnings.into_iter().for_each(|w| diags.push(w));
+        diags.take(endpoint)
     }
 
     fn number_of(&self, opt: Opt, what: &str, diags: &mut Diags) -> Option<Spanned<u64>> {
@@ -542,9 +565,7 @@ impl<'a> Line<'a> {
 
     /// `-a`/`-e`: the real server, its forwarding method, weight and thresholds.
     fn server_spec(&self, diags: &mut Diags) -> Option<ServerSpec> {
-        let endpoint = self
-            .value(Opt::RealServer)
-            .and_then(|v| diags.take(values::endpoint(v.text, v.span)));
+        let endpoint = self.real_server(diags);
         let method = self.occs.iter().find(|o| o.opt.is_forward()).map(|o| {
             let method = match o.opt {
                 Opt::Masquerading => Method::Nat,

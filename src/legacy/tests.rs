@@ -476,14 +476,14 @@ fn addresses_are_numeric() {
     assert_eq!(d.code, Code::BadAddress);
     assert_eq!(under, "www.example.com");
     assert!(d.message.contains("numeric"));
-    let (d, under) = one_error("-A -t 10.0.0.1:http\n");
-    assert_eq!(d.code, Code::BadNumber);
-    assert_eq!(under, "http");
+    assert!(d.help.unwrap().contains("ipvsadm-save -n"));
     let (d, under) = one_error("-A -t 10.0.0.256:80\n");
     assert_eq!(d.code, Code::BadAddress);
     assert_eq!(under, "10.0.0.256");
     let (_, under) = one_error("-A -t [2001:db8::1]\n");
     assert_eq!(under, "[2001:db8::1]");
+    let (_, under) = one_error("-A -t 10.0.08.1:80\n");
+    assert_eq!(under, "10.0.08.1");
     let (_, under) = one_error("-A -t [10.0.0.1]:80\n");
     assert_eq!(under, "10.0.0.1");
     let (_, under) = one_error("-A -t 2001:db8::1:80:x\n");
@@ -604,4 +604,115 @@ fn a_negative_mark_from_ipvsadm_save_reads_as_the_mark_it_stands_for() {
     assert_eq!(under, "-2147483649");
     let (d, _) = one_error("-A -f 0\n");
     assert_eq!(d.code, Code::OutOfRange);
+}
+
+#[test]
+fn port_names_are_read_for_the_services_protocol() {
+    let table = ok("\
+-A -t 10.0.0.1:http -s rr
+-a -t 10.0.0.1:www -r 10.0.0.2:https -m
+-A -u 10.0.0.1:domain
+-a -u 10.0.0.1:domain -r 10.0.0.3:syslog -m
+-A --sctp-service 10.0.0.1:amqp
+-A -f 1 -p
+-a -f 1 -r 10.0.0.4:ssh -m
+");
+    let web = &table.services[&tcp("10.0.0.1", 80)];
+    assert!(web.servers.contains_key(&server("10.0.0.2", 443)));
+    let dns = &table.services[&udp("10.0.0.1", 53)];
+    // syslog is a UDP name only (514/udp; 514/tcp is `shell`).
+    assert!(dns.servers.contains_key(&server("10.0.0.3", 514)));
+    let sctp = ServiceKey::Inet {
+        protocol: Protocol::Sctp,
+        addr: "10.0.0.1".parse().unwrap(),
+        port: 5672,
+    };
+    assert!(table.services.contains_key(&sctp));
+    // A firewall-mark line looks names up as TCP, as ipvsadm sets TCP for `-f`.
+    let mark = &table.services[&ServiceKey::Fwmark {
+        family: Family::Ipv4,
+        mark: 1,
+    }];
+    assert!(mark.servers.contains_key(&server("10.0.0.4", 22)));
+}
+
+#[test]
+fn unknown_port_names_are_located_with_a_suggestion() {
+    let (d, under) = one_error("-A -t 10.0.0.1:htpp\n");
+    assert_eq!(d.code, Code::UnknownPortName);
+    assert_eq!(under, "htpp");
+    assert!(
+        d.help.as_deref().unwrap().contains("`http` (port 80)"),
+        "{d:?}"
+    );
+    // A TCP-only name is unknown for UDP.
+    let (d, under) = one_error("-A -u 10.0.0.1:shell\n");
+    assert_eq!(d.code, Code::UnknownPortName);
+    assert_eq!(under, "shell");
+    // Names are case-sensitive, as getservbyname's are.
+    let (_, under) = one_error("-A -t 10.0.0.1:HTTP\n");
+    assert_eq!(under, "HTTP");
+    // Before the service option, ipvsadm has no protocol to look the name up with.
+    let (d, under) = one_error("-A -t 10.0.0.1:80\n-a -r 10.0.0.2:http -t 10.0.0.1:80\n");
+    assert_eq!(d.code, Code::UnknownPortName);
+    assert_eq!(under, "http");
+}
+
+#[test]
+fn inet_aton_forms_are_read_with_a_warning() {
+    let built = run("\
+-A -t 192.168.11.010:80
+-a -t 192.168.11.8:80 -r 0x0a.0.0.2 -m
+-a -t 192.168.11.8:80 -r 10.3:80 -m
+-a -t 192.168.11.8:80 -r 10.0.0.4:80 -m
+");
+    let errors: Vec<_> = built.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let svc = &built.table.services[&tcp("192.168.11.8", 80)];
+    let keys: Vec<_> = svc.servers.keys().copied().collect();
+    assert_eq!(
+        keys,
+        [
+            server("10.0.0.2", 80),
+            server("10.0.0.3", 80),
+            server("10.0.0.4", 80)
+        ]
+    );
+    let warnings: Vec<&Diagnostic> = built.diagnostics.iter().collect();
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert!(warnings.iter().all(|d| d.code == Code::AddressForm));
+    assert_eq!(
+        warnings[0].message,
+        "192.168.11.010 is read as 192.168.11.8: a leading 0 makes a number octal: `010` is 8"
+    );
+    assert!(warnings[1].message.contains("hexadecimal"));
+    assert!(warnings[2].message.starts_with("10.3 is read as 10.0.0.3"));
+}
+
+#[test]
+fn stopping_a_daemon_that_is_not_running_is_refused() {
+    let (d, under) =
+        one_error("--start-daemon backup --mcast-interface eth1\n--stop-daemon master\n");
+    assert_eq!(d.code, Code::NoSuchDaemon);
+    assert_eq!(under, "--stop-daemon master");
+    let (_, under) = one_error(
+        "--start-daemon master --mcast-interface eth1\n--stop-daemon master\n--stop-daemon master\n",
+    );
+    assert_eq!(under, "--stop-daemon master");
+}
+
+#[test]
+fn deleting_a_dr_server_needs_the_port_the_kernel_stored() {
+    let text = "-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -g\n-d -t 10.0.0.1:80 -r 10.0.0.2:8080\n";
+    let (d, under) = one_error(text);
+    assert_eq!(d.code, Code::NoSuchServer);
+    assert_eq!(under, "10.0.0.2");
+    assert!(d.help.unwrap().contains("`-r 10.0.0.2:80`"));
+    // With the service's port, or none, it is found.
+    let table = ok(
+        "-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -i\n-d -t 10.0.0.1:80 -r 10.0.0.2\n",
+    );
+    assert!(table.services[&tcp("10.0.0.1", 80)].servers.is_empty());
+    // `-e` forces the port like `-a` (the line's own method, DR by default).
+    ok("-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -g\n-e -t 10.0.0.1:80 -r 10.0.0.2:8080 -w 3\n");
 }

@@ -7,7 +7,9 @@ use crate::check::builder::{FlagSpec, NetmaskSpec, TunnelType};
 use crate::check::suggest;
 use crate::check::values;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{DaemonState, SchedFlags, Scheduler};
+use crate::model::{DaemonState, Protocol, SchedFlags, Scheduler};
+
+use super::{aton, services};
 use crate::source::{Span, Spanned};
 
 fn sub(span: Span, from: usize, to: usize) -> Span {
@@ -18,8 +20,15 @@ fn sub(span: Span, from: usize, to: usize) -> Span {
 pub(super) type Endpoint = (Spanned<IpAddr>, Option<Spanned<u16>>);
 
 /// `10.0.0.1:80`, `10.0.0.1`, `[2001:db8::1]:80`, `2001:db8::1`, as ipvsadm's
-/// `parse_service` reads them, but numeric only: ipvsc does not resolve names.
-pub(super) fn endpoint(text: &str, span: Span) -> Result<Endpoint, Diagnostic> {
+/// `parse_service` reads them: IPv4 addresses as inet_aton reads them (a warning says what an
+/// unusual form means), port names from ipvsc's own table for `protocol` (what ipvsadm looks
+/// them up for; `None` when it has none yet), host names refused.
+pub(super) fn endpoint(
+    text: &str,
+    span: Span,
+    protocol: Option<Protocol>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Endpoint, Diagnostic> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Diagnostic::error(
             Code::BadAddress,
@@ -68,7 +77,7 @@ pub(super) fn endpoint(text: &str, span: Span) -> Result<Endpoint, Diagnostic> {
                 )));
         };
         let port_start = 1 + close + 2;
-        let port = port(port_text, sub(span, port_start, text.len()))?;
+        let port = port(port_text, sub(span, port_start, text.len()), protocol)?;
         return Ok((Spanned::new(addr, addr_span), Some(port)));
     }
     if let Ok(a) = text.parse::<Ipv6Addr>() {
@@ -79,9 +88,14 @@ pub(super) fn endpoint(text: &str, span: Span) -> Result<Endpoint, Diagnostic> {
         None => (text, None),
     };
     let addr_span = sub(span, 0, addr_text.len());
-    let addr = match addr_text.parse::<Ipv4Addr>() {
-        Ok(a) => IpAddr::V4(a),
-        Err(_) if addr_text.contains(':') => {
+    let addr = match aton::inet_aton(addr_text) {
+        Some((a, quirks)) => {
+            if !quirks.is_empty() {
+                warnings.push(unusual_form(addr_text, a, &quirks, addr_span));
+            }
+            IpAddr::V4(a)
+        }
+        None if addr_text.contains(':') => {
             return Err(Diagnostic::error(
                 Code::BadAddress,
                 span,
@@ -90,13 +104,31 @@ pub(super) fn endpoint(text: &str, span: Span) -> Result<Endpoint, Diagnostic> {
             .label("not an address")
             .help("put an IPv6 address in brackets when a port follows, like [2001:db8::1]:80"));
         }
-        Err(_) => return Err(bad_address(addr_text, addr_span)),
+        None => return Err(bad_address(addr_text, addr_span)),
     };
     let port = match port_text {
-        Some(p) => Some(port(p, sub(span, addr_text.len() + 1, text.len()))?),
+        Some(p) => Some(port(
+            p,
+            sub(span, addr_text.len() + 1, text.len()),
+            protocol,
+        )?),
         None => None,
     };
     Ok((Spanned::new(addr, addr_span), port))
+}
+
+fn unusual_form(text: &str, addr: Ipv4Addr, quirks: &[aton::Quirk], span: Span) -> Diagnostic {
+    let why: Vec<String> = quirks.iter().map(aton::Quirk::explain).collect();
+    Diagnostic::warning(
+        Code::AddressForm,
+        span,
+        format!("{text} is read as {addr}: {}", why.join("; ")),
+    )
+    .label(format!("read as {addr}"))
+    .help(format!(
+        "write {addr}: ipvsadm reads addresses with inet_aton, which reads this form so; \
+         if you meant another address, write that one"
+    ))
 }
 
 fn is_host_name(text: &str) -> bool {
@@ -115,8 +147,9 @@ fn bad_address(text: &str, span: Span) -> Diagnostic {
         )
         .label("host name")
         .help(
-            "write the IP address, like 192.168.10.1: ipvsc does not resolve names, so that a \
-             file means the same on every host (`ipvsadm -S -n` saves numeric addresses)",
+            "save the table with `ipvsadm-save -n` (`ipvsadm -S -n`), which writes addresses \
+             instead of the names reverse DNS gave; or write the IP address, like 192.168.10.1. \
+             ipvsc does not resolve names, so that a file means the same on every host",
         );
     }
     if text.is_empty() {
@@ -135,7 +168,7 @@ fn bad_address(text: &str, span: Span) -> Diagnostic {
     })
 }
 
-fn port(text: &str, span: Span) -> Result<Spanned<u16>, Diagnostic> {
+fn port(text: &str, span: Span, protocol: Option<Protocol>) -> Result<Spanned<u16>, Diagnostic> {
     if text.is_empty() {
         return Err(
             Diagnostic::error(Code::BadNumber, span, "the port is missing")
@@ -143,19 +176,42 @@ fn port(text: &str, span: Span) -> Result<Spanned<u16>, Diagnostic> {
                 .help("write the port after the colon, like 10.0.0.1:80, or leave out the colon"),
         );
     }
-    if text.bytes().any(|b| b.is_ascii_alphabetic()) {
-        return Err(Diagnostic::error(
-            Code::BadNumber,
-            span,
-            format!("`{text}` is a service name; ipvsc needs port numbers"),
-        )
-        .label("service name")
-        .help(
-            "write the port number, like 80: ipvsc does not read /etc/services \
-             (`ipvsadm -S -n` saves numeric ports)",
-        ));
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return values::port(text, span).map(|p| Spanned::new(p, span));
     }
-    values::port(text, span).map(|p| Spanned::new(p, span))
+    let Some(protocol) = protocol else {
+        return Err(Diagnostic::error(
+            Code::UnknownPortName,
+            span,
+            format!("the port name `{text}` comes before the service's protocol"),
+        )
+        .label("ipvsadm cannot look this name up yet")
+        .help(
+            "ipvsadm looks a port name up for the protocol of the service given before `-r`: \
+             put `-t`, `-u`, `--sctp-service` or `-f` before `-r`, or write the port number",
+        ));
+    };
+    if let Some(port) = services::port(text, protocol) {
+        return Ok(Spanned::new(port, span));
+    }
+    let proto = protocol.to_string().to_uppercase();
+    let mut d = Diagnostic::error(
+        Code::UnknownPortName,
+        span,
+        format!("unknown {proto} port name `{text}`"),
+    )
+    .label(format!("no such {proto} port name"));
+    d = match suggest::did_you_mean(text, services::names(protocol)) {
+        Some(name) => d.help(format!(
+            "did you mean `{name}` (port {})? Or write the port number",
+            services::port(name, protocol).unwrap_or_default()
+        )),
+        None => d.help(format!(
+            "write the port number; ipvsc knows the {proto} names of Debian's /etc/services, \
+             never the host's, so that a file means the same on every host"
+        )),
+    };
+    Err(d)
 }
 
 /// `-f MARK`: 1 to 2^32-1. ipvsadm -S prints the mark with `%d`, so a mark of 2^31 or more

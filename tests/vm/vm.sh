@@ -10,8 +10,9 @@
 #   and at the very end @@@ DONE
 # Scenarios get IPVSC=/bin/ipvsc, IPVSADM=/sbin/ipvsadm, IP=/usr/sbin/ip.iproute2 (iproute2's ip:
 # veth pairs, tunnels, netns by pid), DATA=/scenarios (a copy of SCENARIO_DIR;
-# the repository's examples/*.ipvs, examples/*.ipvsadm and tests/convert/*.ipvsadm are under
-# $DATA/data/examples and $DATA/data/convert).
+# the repository's examples/*.ipvs, examples/*.ipvsadm, tests/convert/*.ipvsadm and
+# tests/legacy-corpus/*.ipvsadm are under $DATA/data/examples, $DATA/data/convert and
+# $DATA/data/legacy-corpus).
 #
 # Environment:
 #   IPVSC_VM_CACHE        kernel cache, outside the work tree (default /var/cache/ipvsc-vm)
@@ -353,6 +354,13 @@ build_initramfs() {
     for f in "$REPO"/tests/convert/*.ipvsadm; do
         [ -e "$f" ] && cp "$f" "$root/scenarios/data/convert/"
     done
+    mkdir -p "$root/scenarios/data/legacy-corpus"
+    for f in "$REPO"/tests/legacy-corpus/*.ipvsadm; do
+        [ -e "$f" ] && cp "$f" "$root/scenarios/data/legacy-corpus/"
+    done
+    # ipvsadm resolves port names with getservbyname: give it this host's (Debian's) table,
+    # the one ipvsc's built-in table was made from.
+    [ -e /etc/services ] && cp /etc/services "$root/etc/services"
     # Files the test generated for this boot (the differential test's operation streams).
     if [ -n "${IPVSC_VM_DATA:-}" ]; then
         mkdir -p "$root/scenarios/data/extra"

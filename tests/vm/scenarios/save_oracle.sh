@@ -101,6 +101,8 @@ check_daemons() {
 n=0
 failed=0
 for f in "$DATA"/data/*/*.ipvs "$DATA"/data/*/*.ipvsadm; do
+    # The legacy corpus has lines the kernel refuses on purpose: legacy_corpus.sh checks it.
+    case $f in "$DATA"/data/legacy-corpus/*) continue ;; esac
     [ -e "$f" ] || continue
     n=$((n + 1))
     name=${f#"$DATA"/data/}
