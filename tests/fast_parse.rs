@@ -56,7 +56,8 @@ fn every_bundled_file_reads_the_same() {
     assert!(files.len() >= 30, "only {} .ipvs files found", files.len());
     let (mut fast, mut services) = (0, 0);
     for path in &files {
-        let text = std::fs::read_to_string(path).unwrap();
+        // As the compiler reads it: a byte that is not UTF-8 (a golden has one) as U+FFFD.
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
         let (f, s) = compare_file(&path.display().to_string(), &text);
         fast += f;
         services += s;
