@@ -19,6 +19,8 @@ echo "== kernel test VM: packages and kernel (tests/vm.rs boots it)"
 bash tests/vm/vm.sh prepare
 echo "== cargo test"
 cargo test --all-targets --no-fail-fast
+echo "== fuzzing: libFuzzer on the stable toolchain, each target for 25 s (FUZZING.md)"
+bash fuzz/run.sh
 echo "== Debian package: dist/deb/build.sh, checked with dpkg-deb and systemd-analyze"
 bash tests/deb.sh
 echo "== editors: Vim, Neovim, Emacs and VS Code support, with their own tooling"
