@@ -7,6 +7,7 @@ mod checks;
 mod common;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 fn each_finding(target: &str, check: fn(&[u8])) -> usize {
     let dir = common::root().join("tests/fuzz").join(target);
@@ -18,6 +19,7 @@ fn each_finding(target: &str, check: fn(&[u8])) -> usize {
             continue;
         }
         let data = std::fs::read(&path).unwrap();
+        let start = Instant::now();
         if let Err(e) = std::panic::catch_unwind(|| check(&data)) {
             std::panic::resume_unwind(Box::new(format!(
                 "{}: {}",
@@ -28,6 +30,12 @@ fn each_finding(target: &str, check: fn(&[u8])) -> usize {
                     .unwrap_or("panic")
             )));
         }
+        // Some findings were inputs that took minutes (libFuzzer's timeouts).
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "tests/fuzz/{target}/{name} took {:?}",
+            start.elapsed()
+        );
         count += 1;
     }
     count
