@@ -25,6 +25,8 @@ echo "== cargo test (the kernel tests need the test hooks: IPVSC_TEST_FAIL_AT, I
 cargo build --release --features test-hooks --quiet --bin ipvsc
 cp target/release/ipvsc target/ipvsc-vm
 IPVSC_VM_BIN=$PWD/target/ipvsc-vm cargo test --all-targets --features test-hooks --no-fail-fast
+echo "== fuzzing: libFuzzer on the stable toolchain, each target for 25 s (FUZZING.md)"
+bash fuzz/run.sh
 echo "== Debian package: dist/deb/build.sh, checked with dpkg-deb and systemd-analyze"
 bash tests/deb.sh
 echo "== editors: Vim, Neovim, Emacs and VS Code support, with their own tooling"

@@ -1029,9 +1029,18 @@ impl Lowerer<'_> {
             if let Some(prefix) = text.strip_prefix('/') {
                 values::number(prefix, span, "a prefix length").map(NetmaskSpec::Prefix)
             } else if text.contains('.') {
+                // A constant may hold an IPv6 address with a dotted tail (`::ffff:1.2.3.4`).
                 match values::address(text, span)? {
                     IpAddr::V4(m) => Ok(NetmaskSpec::Ipv4(m)),
-                    IpAddr::V6(_) => unreachable!("dotted text is not IPv6"),
+                    IpAddr::V6(_) => Err(Diagnostic::error(
+                        Code::BadAddress,
+                        span,
+                        format!("`{text}` is not a netmask"),
+                    )
+                    .label("not a netmask")
+                    .help(
+                        "write a dotted IPv4 mask like 255.255.255.0, or a prefix length like /64",
+                    )),
                 }
             } else {
                 values::number(text, span, "a prefix length").map(NetmaskSpec::Prefix)

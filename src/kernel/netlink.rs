@@ -1151,7 +1151,8 @@ pub(crate) fn read_dest_reply(payload: &[u8], family: Family) -> Result<Server, 
 }
 
 /// The service of a NEW_SERVICE message whose bytes the full parser would accept, or `None`.
-pub(crate) fn lean_service(payload: &[u8]) -> Option<Service> {
+#[doc(hidden)]
+pub fn lean_service(payload: &[u8]) -> Option<Service> {
     let nest = only_nest(payload, packet::IPVS_CMD_NEW_SERVICE, IPVS_CMD_ATTR_SERVICE)?;
     let mut attrs = Vec::with_capacity(10);
     for attr in Attrs(nest) {
@@ -1182,7 +1183,8 @@ pub(crate) fn lean_service(payload: &[u8]) -> Option<Service> {
 }
 
 /// The server of a NEW_DEST message whose bytes the full parser would accept, or `None`.
-pub(crate) fn lean_dest(payload: &[u8], family: Family) -> Option<Server> {
+#[doc(hidden)]
+pub fn lean_dest(payload: &[u8], family: Family) -> Option<Server> {
     let nest = only_nest(payload, packet::IPVS_CMD_NEW_DEST, IPVS_CMD_ATTR_DEST)?;
     // The last of each kind, as `server_from_attrs` takes them.
     let mut addr = None;
