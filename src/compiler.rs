@@ -82,6 +82,8 @@ pub struct Options {
     pub format: InputFormat,
     /// Constants from the command line; an ipvsadm dump has none, so there they are all unused.
     pub defines: Vec<Define>,
+    /// The largest file read, the named one and each it includes.
+    pub max_input: u64,
 }
 
 impl From<InputFormat> for Options {
@@ -89,6 +91,7 @@ impl From<InputFormat> for Options {
         Options {
             format,
             defines: Vec::new(),
+            max_input: crate::source::DEFAULT_MAX_INPUT,
         }
     }
 }

@@ -128,15 +128,83 @@ pub fn read_input(path: &Path) -> std::io::Result<String> {
     }
 }
 
-/// A file's bytes, or standard input's for `-`.
-pub fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+/// The largest input read by default (a file, an include, standard input): far above any real
+/// table (1,000,000 servers is about 40 MiB of `.ipvs`), far below what would exhaust memory.
+pub const DEFAULT_MAX_INPUT: u64 = 256 << 20;
+
+/// A file's bytes, or standard input's for `-`, at most `limit` of them. Only regular files
+/// are read: a device, a FIFO or a directory (`include "/dev/zero"`) is an error, not an
+/// endless read.
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} (the input limit; --max-input-size raises it)",
+                size_text(limit)
+            ),
+        )
+    };
+    let mut bytes = Vec::new();
     if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
-        Ok(bytes)
+        std::io::stdin().take(limit + 1).read_to_end(&mut bytes)?;
     } else {
-        std::fs::read(path)
+        let file = std::fs::File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "it is not a regular file (a device, a FIFO or a directory): ipvsc reads only \
+                 regular files",
+            ));
+        }
+        if meta.len() > limit {
+            return Err(too_large());
+        }
+        file.take(limit + 1).read_to_end(&mut bytes)?;
     }
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// `256 MiB`, `1.5 GiB`, `900 bytes`.
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (name, unit) in UNITS {
+        if bytes >= unit {
+            let v = bytes as f64 / unit as f64;
+            return if v.fract() == 0.0 {
+                format!("{v} {name}")
+            } else {
+                format!("{v:.1} {name}")
+            };
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+/// `100M`, `2G`, `64K`, or a number of bytes: what `--max-input-size` takes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: write bytes, or like 100M or 2G"))?;
+    let scale: u64 = match unit {
+        "" => 1,
+        "K" | "k" | "KiB" => 1 << 10,
+        "M" | "m" | "MiB" => 1 << 20,
+        "G" | "g" | "GiB" => 1 << 30,
+        _ => return Err(format!("`{unit}` is not a size unit: use K, M or G")),
+    };
+    n.checked_mul(scale)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is out of range"))
 }
 
 /// How a path given on the command line is named in messages: `<stdin>` for `-`.
@@ -149,14 +217,34 @@ pub fn display_name(path: &Path) -> String {
 }
 
 /// Every file read in one run (the files named on the command line and what they include).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Sources {
     files: Vec<SourceFile>,
+    /// The largest file read (see [`read_bounded`]).
+    limit: u64,
+}
+
+impl Default for Sources {
+    fn default() -> Sources {
+        Sources {
+            files: Vec::new(),
+            limit: DEFAULT_MAX_INPUT,
+        }
+    }
 }
 
 impl Sources {
     pub fn new() -> Sources {
         Sources::default()
+    }
+
+    /// Files larger than `limit` bytes are not read.
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
     }
 
     pub fn add(&mut self, file: SourceFile) -> FileId {
@@ -167,7 +255,7 @@ impl Sources {
     /// Reads a file from disk, or standard input for `-`. Bytes that are not UTF-8 are not an
     /// I/O error: the file records where the first one is (see [`SourceFile::invalid_utf8`]).
     pub fn read(&mut self, path: &Path) -> std::io::Result<FileId> {
-        let bytes = read_bytes(path)?;
+        let bytes = read_bounded(path, self.limit)?;
         let name = display_name(path);
         let real = (path != Path::new("-")).then(|| path.to_path_buf());
         Ok(self.add(SourceFile::from_bytes(name, real, bytes)))

@@ -424,3 +424,55 @@ fn define_with_ipvsadm_input_is_refused() {
         assert_eq!(text(&out.stdout), "", "{command}");
     }
 }
+
+#[test]
+fn an_include_of_a_device_is_a_diagnostic_not_an_endless_read() {
+    let dir = std::env::temp_dir().join(format!("ipvsc-devzero-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("zero.ipvs");
+    std::fs::write(
+        &file,
+        "include \"/dev/zero\"\nservice tcp 10.0.0.1:80 { server 10.0.0.2 }\n",
+    )
+    .unwrap();
+    // Under a 1 GiB address-space limit: reading /dev/zero would exhaust it.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 1048576; exec {} check --format short {}",
+            env!("CARGO_BIN_EXE_ipvsc"),
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(said.contains("zero.ipvs:1:10: error[include]"), "{said}");
+    assert!(said.contains("not a regular file"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn input_above_the_limit_is_refused() {
+    let big = "# padding\n".repeat(300);
+    let out = ipvsc(&["check", "--max-input-size", "1K", "-"], &big);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("larger than 1 KiB (the input limit; --max-input-size raises it)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        ipvsc(&["check", "--max-input-size", "4K", "-"], &big)
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        ipvsc(&["check", "--max-input-size", "lots", "-"], &big)
+            .status
+            .code(),
+        Some(2)
+    );
+}

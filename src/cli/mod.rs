@@ -149,6 +149,11 @@ pub struct InputArgs {
     /// Set the constant NAME, overriding the file's `define NAME = ...` (repeatable).
     #[arg(long = "define", short = 'D', value_name = "NAME=VALUE")]
     defines: Vec<Define>,
+    /// The largest file read, the one named and each it includes (default 256M): input
+    /// beyond it is an error, not memory used.
+    #[arg(long, value_name = "SIZE", value_parser = crate::source::parse_size,
+          default_value_t = crate::source::DEFAULT_MAX_INPUT, hide_default_value = true)]
+    max_input_size: u64,
 }
 
 impl From<&InputArgs> for Options {
@@ -156,6 +161,7 @@ impl From<&InputArgs> for Options {
         Options {
             format: args.input_format,
             defines: args.defines.clone(),
+            max_input: args.max_input_size,
         }
     }
 }
@@ -230,6 +236,7 @@ pub(crate) fn load(
     options: impl Into<Options>,
 ) -> Result<Compiled, i32> {
     let options = options.into();
+    sources.set_limit(options.max_input);
     let id = match sources.read(path) {
         Ok(id) => id,
         Err(e) => {

@@ -84,7 +84,9 @@ fn collect(
             }),
             ItemKind::Include { path: included } if depth < MAX_DEPTH => {
                 let full = dir.unwrap_or(Path::new("")).join(&included.text);
-                if let Ok(inner) = std::fs::read_to_string(&full) {
+                // The compiler's limits: a regular file, and not too large.
+                let read = crate::source::read_bounded(&full, crate::source::DEFAULT_MAX_INPUT);
+                if let Ok(inner) = read.map(|b| String::from_utf8_lossy(&b).into_owned()) {
                     let inner: std::sync::Arc<str> = inner.into();
                     collect(inner, Some(&full), Some(full.clone()), depth + 1, seen, out);
                 }
