@@ -207,16 +207,23 @@ pub fn roll_back(
         .into_iter()
         .filter_map(Result::err)
         .collect();
+    // What still differs from `start`, read back from the kernel.
+    let left_to_do = |kernel: &mut dyn Kernel| {
+        kernel.read().map(|now| {
+            crate::plan::plan(start, &SourceMap::default(), &now, crate::plan::Scope::All)
+        })
+    };
     let mut difference = None;
-    for _ in 0..ROLLBACK_ROUNDS {
-        let now = match kernel.read() {
-            Ok(now) => now,
+    // Up to ROLLBACK_ROUNDS rounds of read back and put right, then one last look to say what
+    // is left.
+    for round in 0..=ROLLBACK_ROUNDS {
+        let left = match left_to_do(kernel) {
+            Ok(left) => left,
             Err(e) => {
                 failures.push(e);
                 continue;
             }
         };
-        let left = crate::plan::plan(start, &SourceMap::default(), &now, crate::plan::Scope::All);
         if left.is_empty() {
             return Rollback {
                 ops: performed,
@@ -225,21 +232,10 @@ pub fn roll_back(
                 difference: None,
             };
         }
-        let fix: Vec<Op> = left.ops().map(|(op, _)| op.clone()).collect();
-        performed += fix.len();
-        failures.extend(kernel.apply_batch(&fix).into_iter().filter_map(Result::err));
-        difference = Some(left);
-    }
-    // One last look, to say what is left.
-    if let Ok(now) = kernel.read() {
-        let left = crate::plan::plan(start, &SourceMap::default(), &now, crate::plan::Scope::All);
-        if left.is_empty() {
-            return Rollback {
-                ops: performed,
-                failures,
-                restored: true,
-                difference: None,
-            };
+        if round < ROLLBACK_ROUNDS {
+            let fix: Vec<Op> = left.ops().map(|(op, _)| op.clone()).collect();
+            performed += fix.len();
+            failures.extend(kernel.apply_batch(&fix).into_iter().filter_map(Result::err));
         }
         difference = Some(left);
     }
