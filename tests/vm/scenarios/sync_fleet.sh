@@ -65,3 +65,8 @@ until topo_in standby "$IPVSADM" -Lnc | grep -q "$VIP:80 *10.200.1.2:80"; do
 done
 topo_in standby "$IPVSADM" -Lnc
 echo "ok: one file with --define made a master and a backup; the backup has the master's connections"
+# Leave nothing running in the standby for later scenarios (unusable unloads ip_vs).
+topo_in standby "$IPVSADM" --stop-daemon backup
+topo_in standby "$IPVSADM" -C
+"$IPVSADM" --stop-daemon master
+"$IPVSADM" -C

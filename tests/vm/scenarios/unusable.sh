@@ -17,8 +17,18 @@ echo "ok: without privilege: $(cat /tmp/err)"
 
 # Stop the kernel from loading ip_vs again on demand, then unload it and its schedulers.
 echo /bin/false >/proc/sys/kernel/modprobe
-for m in $(awk '$1 ~ /^ip_vs_/ { print $1 }' /proc/modules); do rmmod "$m"; done
-rmmod ip_vs || fail "cannot unload ip_vs: $(cat /proc/modules)"
+# The namespaces of earlier scenarios are torn down by the kernel's deferred work (a sync
+# daemon's thread has to stop first), so their services may hold the modules for a moment.
+unload() {
+    for m in $(awk '$1 ~ /^ip_vs_/ { print $1 }' /proc/modules); do rmmod "$m" 2>/dev/null; done
+    rmmod ip_vs 2>/dev/null
+}
+i=0
+until unload; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || fail "cannot unload ip_vs in 20 s: $(cat /proc/modules)"
+    sleep 0.2
+done
 "$IPVSC" save 2>/tmp/err
 rc=$?
 [ $rc -eq 3 ] || fail "without ip_vs: exit $rc, want 3: $(cat /tmp/err)"
