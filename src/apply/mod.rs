@@ -143,12 +143,20 @@ pub fn execute(
         progress(done, total);
     }
     if stopped.is_none() {
-        // What the kernel acknowledged is not proof: read the table back.
+        // What the kernel acknowledged is not proof: read the table back (the services the
+        // plan touched, and everything else but services).
         let mut expected = start.clone();
         for op in &ops {
             simulate(&mut expected, op);
         }
-        match kernel.read() {
+        let after = match touched(&ops) {
+            Some(keys) => {
+                expected.services.retain(|k, _| keys.contains(k));
+                kernel.read_services(&keys)
+            }
+            None => kernel.read(),
+        };
+        match after {
             Ok(after) => {
                 let difference = crate::plan::plan(
                     &expected,
@@ -178,6 +186,29 @@ pub fn execute(
         stopped,
         rollback: roll_back(kernel, start, &ops, &succeeded),
     })
+}
+
+/// The services `ops` change, or `None` when one of them changes them all.
+fn touched(ops: &[&Op]) -> Option<Vec<crate::model::ServiceKey>> {
+    let mut keys = std::collections::BTreeSet::new();
+    for op in ops {
+        match op {
+            Op::AddService(s) | Op::EditService(s) => {
+                keys.insert(s.key);
+            }
+            Op::DeleteService(k)
+            | Op::AddServer(k, _)
+            | Op::EditServer(k, _)
+            | Op::DeleteServer(k, _)
+            | Op::Zero(Some(k)) => {
+                keys.insert(*k);
+            }
+            Op::Flush => return None,
+            Op::SetTimeouts(_) | Op::StartDaemon(_) | Op::StopDaemon(_) | Op::SetSysctl(..) => {}
+            Op::Zero(None) => {}
+        }
+    }
+    Some(keys.into_iter().collect())
 }
 
 /// Puts back `start`, the table found. First the operations of `ops` marked succeeded are
@@ -352,6 +383,8 @@ mod tests {
         ignore: Option<usize>,
         /// Reads fail.
         unreadable: bool,
+        /// Reads of the whole table, and of some services.
+        reads: (usize, usize),
     }
 
     impl Faulty {
@@ -362,6 +395,7 @@ mod tests {
                 lose_ack_of: None,
                 ignore: None,
                 unreadable: false,
+                reads: (0, 0),
             }
         }
     }
@@ -371,7 +405,19 @@ mod tests {
             if self.unreadable {
                 return Err(KernelError::new(libc::EIO, "read the table", "no"));
             }
+            self.reads.0 += 1;
             self.inner.read()
+        }
+
+        fn read_services(
+            &mut self,
+            keys: &[crate::model::ServiceKey],
+        ) -> Result<Table, KernelError> {
+            if self.unreadable {
+                return Err(KernelError::new(libc::EIO, "read the table", "no"));
+            }
+            self.reads.1 += 1;
+            self.inner.read_services(keys)
         }
 
         fn apply(&mut self, op: &Op) -> Result<(), KernelError> {
@@ -456,5 +502,25 @@ mod tests {
         assert!(!failed.rollback.restored);
         assert!(failed.rollback.difference.is_none());
         assert!(!failed.rollback.failures.is_empty());
+    }
+
+    #[test]
+    fn a_success_is_confirmed_by_reading_back_only_what_changed() {
+        let a = compile("service tcp 10.0.0.1:80 { server 10.0.0.2 }\nservice tcp 10.0.0.9:80 { server 10.0.0.3 }\n");
+        let b = compile("service tcp 10.0.0.1:80 { server 10.0.0.2 weight 7 }\nservice tcp 10.0.0.9:80 { server 10.0.0.3 }\n");
+        let mut k = MemoryKernel::new();
+        let empty = k.read().unwrap();
+        let load = plan(&a, &SourceMap::default(), &empty, Scope::All);
+        execute(&mut k, &empty, &load, Options::default(), &mut |_, _| {}).unwrap();
+        let before = k.read().unwrap();
+        let p = plan(&b, &SourceMap::default(), &before, Scope::All);
+        assert_eq!(p.op_count(), 1);
+        let mut f = Faulty::new(k);
+        execute(&mut f, &before, &p, Options::default(), &mut |_, _| {}).unwrap();
+        assert_eq!(
+            f.reads,
+            (0, 1),
+            "one read of the changed service, none of the whole table"
+        );
     }
 }

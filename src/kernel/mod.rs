@@ -55,6 +55,15 @@ pub trait Kernel {
     /// One operation, as the kernel performs it: all or nothing.
     fn apply(&mut self, op: &Op) -> Result<(), KernelError>;
 
+    /// [`Kernel::read`], of the services `keys` only (those the kernel has), with everything
+    /// else the table holds besides services: what confirms a change without reading every
+    /// service's servers.
+    fn read_services(&mut self, keys: &[ServiceKey]) -> Result<Table, KernelError> {
+        let mut table = self.read()?;
+        table.services.retain(|k, _| keys.contains(k));
+        Ok(table)
+    }
+
     /// The load of every real server of `services` (a service the kernel does not have has
     /// none).
     fn loads(&mut self, services: &[ServiceKey]) -> Result<Loads, KernelError>;

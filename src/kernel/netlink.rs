@@ -917,6 +917,15 @@ impl NetlinkKernel {
     /// bytes, without the counters: what `save` reads, thousands of messages, without an
     /// allocation per attribute.
     pub fn read_ordered(&mut self) -> Result<DumpOrder, KernelError> {
+        self.read_ordered_of(None)
+    }
+
+    /// [`NetlinkKernel::read_ordered`] of the services in `only` (all when `None`): one dump
+    /// of the services, and one of the servers of each wanted.
+    fn read_ordered_of(
+        &mut self,
+        only: Option<&std::collections::BTreeSet<ServiceKey>>,
+    ) -> Result<DumpOrder, KernelError> {
         const DOING: &str = "list the virtual services";
         let replies = self
             .dump(packet::get_services())
@@ -926,6 +935,9 @@ impl NetlinkKernel {
         for reply in replies.iter() {
             let mut service =
                 read_service_reply(reply).map_err(|e| Failure::decode(e).into_read_error(DOING))?;
+            if only.is_some_and(|keys| !keys.contains(&service.key)) {
+                continue;
+            }
             let doing = || format!("list the real servers of service {}", service.key);
             self.dump_into(packet::get_dests(&service.key), &mut dests)
                 .map_err(|f| f.into_read_error(&doing()))?;
@@ -1060,6 +1072,17 @@ impl Kernel for NetlinkKernel {
 
     fn apply_batch(&mut self, ops: &[Op]) -> Vec<Result<(), KernelError>> {
         self.send_batch(ops)
+    }
+
+    fn read_services(&mut self, keys: &[ServiceKey]) -> Result<Table, KernelError> {
+        let only: std::collections::BTreeSet<ServiceKey> = keys.iter().copied().collect();
+        let ordered = self.read_ordered_of(Some(&only))?;
+        Ok(Table {
+            services: ordered.into_iter().map(|(s, _)| (s.key, s)).collect(),
+            timeouts: self.timeouts()?,
+            daemons: self.daemons()?,
+            sysctls: read_sysctls(&self.sysctl_dir)?,
+        })
     }
 
     fn loads(&mut self, services: &[ServiceKey]) -> Result<Loads, KernelError> {
