@@ -135,7 +135,7 @@ pub fn execute(
                 error: KernelError::new(
                     libc::EIO,
                     ops[k].to_string(),
-                    "failure injected for a test (IPVSC_TEST_FAIL_AT)",
+                    "failure injected for a test",
                 ),
             });
         }
