@@ -446,11 +446,16 @@ mod tests {
     }
 
     fn two_tables() -> (MemoryKernel, Table, Plan) {
-        let a = compile("service tcp 10.0.0.1:80 { server 10.0.0.2; server 10.0.0.3 weight 4 }\n");
-        let b = compile(
+        loaded(
+            "service tcp 10.0.0.1:80 { server 10.0.0.2; server 10.0.0.3 weight 4 }\n",
             "timeouts { tcp 20m }\nservice tcp 10.0.0.1:80 { scheduler rr; server 10.0.0.2 weight 9 }\n\
              service tcp 10.0.0.9:80 { server 10.0.0.6-10.0.0.8 }\n",
-        );
+        )
+    }
+
+    /// A kernel holding table `a`, that table, and the plan from it to `b`.
+    fn loaded(a: &str, b: &str) -> (MemoryKernel, Table, Plan) {
+        let (a, b) = (compile(a), compile(b));
         let mut k = MemoryKernel::new();
         let empty = k.read().unwrap();
         let load = plan(&a, &SourceMap::default(), &empty, Scope::All);
@@ -506,14 +511,10 @@ mod tests {
 
     #[test]
     fn a_success_is_confirmed_by_reading_back_only_what_changed() {
-        let a = compile("service tcp 10.0.0.1:80 { server 10.0.0.2 }\nservice tcp 10.0.0.9:80 { server 10.0.0.3 }\n");
-        let b = compile("service tcp 10.0.0.1:80 { server 10.0.0.2 weight 7 }\nservice tcp 10.0.0.9:80 { server 10.0.0.3 }\n");
-        let mut k = MemoryKernel::new();
-        let empty = k.read().unwrap();
-        let load = plan(&a, &SourceMap::default(), &empty, Scope::All);
-        execute(&mut k, &empty, &load, Options::default(), &mut |_, _| {}).unwrap();
-        let before = k.read().unwrap();
-        let p = plan(&b, &SourceMap::default(), &before, Scope::All);
+        let (k, before, p) = loaded(
+            "service tcp 10.0.0.1:80 { server 10.0.0.2 }\nservice tcp 10.0.0.9:80 { server 10.0.0.3 }\n",
+            "service tcp 10.0.0.1:80 { server 10.0.0.2 weight 7 }\nservice tcp 10.0.0.9:80 { server 10.0.0.3 }\n",
+        );
         assert_eq!(p.op_count(), 1);
         let mut f = Faulty::new(k);
         execute(&mut f, &before, &p, Options::default(), &mut |_, _| {}).unwrap();

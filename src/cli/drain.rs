@@ -38,26 +38,12 @@ pub fn run(args: Args) -> i32 {
         }
         Ok(left) => {
             for d in &left {
-                println!("{}", line(d));
+                println!("draining: {d}");
             }
             EXIT_OK
         }
         Err(code) => code,
     }
-}
-
-fn line(d: &Draining) -> String {
-    let left = match d.connections {
-        Some(1) => "1 connection left".to_string(),
-        Some(n) => format!("{n} connections left"),
-        None => "connections unknown".to_string(),
-    };
-    format!(
-        "draining: server {} of service {}: {left}, {} to its deadline",
-        d.server,
-        d.service,
-        duration(d.seconds_left)
-    )
 }
 
 /// Under the lock: deletes the drained servers that are due, records the rest, and gives the

@@ -37,6 +37,24 @@ pub struct Draining {
     pub seconds_left: u64,
 }
 
+/// `server 10.0.0.3:80 of service tcp 10.0.0.1:80: 1 connection left, 4m10s to its deadline`,
+/// as `plan` and `ipvsc drain` show it.
+impl std::fmt::Display for Draining {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let left = match self.connections {
+            Some(n) => format!("{} left", connections(Some(n))),
+            None => "connections unknown".to_string(),
+        };
+        write!(
+            f,
+            "server {} of service {}: {left}, {} to its deadline",
+            self.server,
+            self.service,
+            super::render::duration(self.seconds_left)
+        )
+    }
+}
+
 fn server_of(table: &Table, key: &(ServiceKey, ServerKey)) -> Option<Server> {
     table.services.get(&key.0)?.servers.get(&key.1).copied()
 }

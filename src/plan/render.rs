@@ -51,18 +51,7 @@ fn aside(plan: &Plan, out: &mut String) {
     if !plan.draining.is_empty() {
         let _ = writeln!(out, "Still draining (from an earlier apply):");
         for d in &plan.draining {
-            let left = match d.connections {
-                Some(1) => "1 connection left".to_string(),
-                Some(n) => format!("{n} connections left"),
-                None => "connections unknown".to_string(),
-            };
-            let _ = writeln!(
-                out,
-                "    server {} of service {}: {left}, {} to its deadline",
-                d.server,
-                d.service,
-                duration(d.seconds_left)
-            );
+            let _ = writeln!(out, "    {d}");
         }
         out.push('\n');
     }
