@@ -271,6 +271,41 @@ mod tests {
             .contains("newer"));
     }
 
+    /// Version 2 as this ipvsc writes it, pinned by a committed file: a change to the journal's
+    /// shape is a new format version, and the file is read back to the same table.
+    #[test]
+    fn version_2_is_pinned_and_read() {
+        let mut sources = crate::source::Sources::new();
+        let id = sources.add(crate::source::SourceFile::new(
+            "every-option.ipvs",
+            None,
+            include_str!("../../tests/convert/every-option.ipvs").to_string(),
+        ));
+        let compiled = crate::compiler::compile(&mut sources, id, &Default::default());
+        assert!(!compiled.has_errors());
+        let table = compiled.table;
+        let entry = JournalEntry {
+            format_version: JOURNAL_VERSION,
+            pid: 4242,
+            started: 1_764_000_000,
+            source: "every-option.ipvs".into(),
+            boot_id: Some("0b7e2a46-3c1f-4f0e-9d55-5b8f3e6c1a20".into()),
+            before: table.clone(),
+        };
+        let text = serde_json::to_string_pretty(&entry).unwrap() + "\n";
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/apply/testdata/journal-v2.json"
+        );
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        assert_eq!(text, include_str!("testdata/journal-v2.json"));
+        let read = read_journal(include_str!("testdata/journal-v2.json")).unwrap();
+        assert_eq!(read.before, table);
+        assert_eq!(read.format_version, 2);
+    }
+
     #[test]
     fn a_journal_of_another_boot_is_told_apart() {
         let mut entry = read_journal(include_str!("testdata/journal-v1.json")).unwrap();
