@@ -364,11 +364,8 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &Sources) -> String {
         diagnostics: Vec<JsonDiagnostic<'a>>,
     }
     let doc = Document {
-        format_version: DIAGNOSTICS_FORMAT_VERSION,
+        format_version: crate::wire::DIAGNOSTICS_VERSION,
         diagnostics: list,
     };
     serde_json::to_string_pretty(&doc).expect("diagnostics serialize")
 }
-
-/// The version of `check --format json`.
-pub const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;

@@ -16,3 +16,4 @@ pub mod model;
 pub mod plan;
 pub mod source;
 pub mod syntax;
+pub mod wire;

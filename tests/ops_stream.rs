@@ -26,7 +26,7 @@ fn streams_meet_every_refusal() {
 fn streams_are_deterministic_and_round_trip_through_json() {
     let ops = stream(7, 200);
     assert_eq!(ops, stream(7, 200));
-    let json = serde_json::to_string(&ops).unwrap();
-    let back: Vec<Op> = serde_json::from_str(&json).unwrap();
+    let json = ipvsc::wire::ops_to_json(&ops);
+    let back: Vec<Op> = ipvsc::wire::ops_from_json(&json).unwrap();
     assert_eq!(back, ops);
 }

@@ -28,8 +28,8 @@ proptest! {
 
     #[test]
     fn json_reads_back_as_the_same_table(table in with_sysctls()) {
-        let json = serde_json::to_string(&table).unwrap();
-        let back: Table = serde_json::from_str(&json).unwrap();
+        let json = common::table_json(&table);
+        let back: Table = common::table_from_json(&json).unwrap();
         prop_assert_eq!(back, table);
     }
 

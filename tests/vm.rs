@@ -153,7 +153,7 @@ fn kernel_scenarios_in_one_vm_boot() {
         let name = format!("ops-{seed}");
         std::fs::write(
             data.join(format!("{name}.json")),
-            serde_json::to_string(&ops).unwrap(),
+            ipvsc::wire::ops_to_json(&ops),
         )
         .unwrap();
         expected_transcripts.insert(name, transcript(&mut guest_model(), &ops));
@@ -314,7 +314,7 @@ fn compare_transcripts(output: &str, expected: &BTreeMap<String, String>) -> Vec
                 failures.push(format!(
                     "differential {name}: operation {i} ({}) gave {h} in the kernel, {w} in memory\n  {}",
                     ops[i],
-                    serde_json::to_string(&ops[i]).unwrap()
+                    common::op_json(&ops[i])
                 ));
             }
         }
@@ -326,8 +326,8 @@ fn compare_transcripts(output: &str, expected: &BTreeMap<String, String>) -> Vec
             ));
         }
         match (
-            serde_json::from_str::<Table>(want_table.trim()),
-            serde_json::from_str::<Table>(have_table.trim()),
+            common::table_from_json(want_table.trim()),
+            common::table_from_json(have_table.trim()),
         ) {
             (Ok(mut w), Ok(mut h)) => {
                 // The in-memory kernel knows the defaults of the sysctls it models; compare those.
@@ -397,7 +397,10 @@ fn ipvsc_numbers(json: &str) -> BTreeMap<&'static str, Numbers> {
     };
     for entry in listing["services"].as_array().expect("services") {
         let service: ipvsc::model::Service =
-            serde_json::from_value(entry["service"].clone()).unwrap();
+            serde_json::from_value::<ipvsc::wire::ServiceDoc>(entry["service"].clone())
+                .unwrap()
+                .try_into()
+                .unwrap();
         let name = match service.key {
             ipvsc::model::ServiceKey::Inet {
                 protocol,
@@ -420,7 +423,11 @@ fn ipvsc_numbers(json: &str) -> BTreeMap<&'static str, Numbers> {
             .insert((name.clone(), None), rate(&entry["stats"]));
         // Each server is one object: its settings and its counters.
         for counters in entry["servers"].as_array().expect("servers") {
-            let server: ipvsc::model::Server = serde_json::from_value(counters.clone()).unwrap();
+            let server: ipvsc::model::Server =
+                serde_json::from_value::<ipvsc::wire::ServerDoc>(counters.clone())
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
             let key = (name.clone(), Some(server.key.to_string()));
             let (active, inactive, persist) = (
                 n(counters, "active_conns"),
@@ -498,11 +505,16 @@ fn ipvsc_sequence(json: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for s in listing["services"].as_array().ok_or("no services array")? {
         let key: ServiceKey =
-            serde_json::from_value(s["service"]["key"].clone()).map_err(|e| e.to_string())?;
+            serde_json::from_value::<ipvsc::wire::ServiceKeyDoc>(s["service"]["key"].clone())
+                .map_err(|e| e.to_string())?
+                .try_into()
+                .map_err(|e: ipvsc::wire::Invalid| e.to_string())?;
         out.push(key.to_string());
         for server in s["servers"].as_array().ok_or("no servers array")? {
             let server: ServerKey =
-                serde_json::from_value(server["key"].clone()).map_err(|e| e.to_string())?;
+                serde_json::from_value::<ipvsc::wire::ServerKeyDoc>(server["key"].clone())
+                    .map_err(|e| e.to_string())?
+                    .into();
             out.push(format!("-> {server}"));
         }
     }
@@ -881,7 +893,7 @@ fn plan_ops(json: &str) -> Result<Vec<Op>, String> {
     let mut ops = Vec::new();
     for change in changes {
         for op in change["ops"].as_array().ok_or("a change without ops")? {
-            ops.push(serde_json::from_value(op.clone()).map_err(|e| format!("{e}: {op}"))?);
+            ops.push(common::op_from_value(op.clone()).map_err(|e| format!("{e}: {op}"))?);
         }
     }
     Ok(ops)
@@ -989,7 +1001,7 @@ fn check_convergence(
             Ok(have) if have != want => {
                 let show = |ops: &[Op]| {
                     ops.iter()
-                        .map(|op| format!("    {op}  {}", serde_json::to_string(op).unwrap()))
+                        .map(|op| format!("    {op}  {}", common::op_json(op)))
                         .collect::<Vec<_>>()
                         .join("\n")
                 };
@@ -1018,7 +1030,9 @@ fn check_convergence(
         // `save --format json`: {"format_version": 1, "table": ...}.
         let doc: Result<serde_json::Value, _> =
             serde_json::from_str(table_text.lines().next().unwrap_or(""));
-        let kernel = doc.and_then(|d| serde_json::from_value::<Table>(d["table"].clone()));
+        let kernel = doc
+            .map_err(|e| e.to_string())
+            .and_then(|d| common::table_from_value(d["table"].clone()));
         let kernel: Table = match kernel {
             Ok(t) if table_rc == 0 => t,
             Ok(_) | Err(_) => {
@@ -1076,7 +1090,7 @@ fn convergence_failures_are_reported() {
     let table = |t: &Table| {
         format!(
             "{{\"format_version\":1,\"table\":{}}}",
-            serde_json::to_string(t).unwrap()
+            common::table_json(t)
         )
     };
     let output = |plan: &str, kernel: &Table| {

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Table;
-use crate::plan::state::{State, STATE_VERSION};
+use crate::plan::state::State;
+use crate::wire::{self, TableDoc, JOURNAL_VERSION};
 
 /// The directory of the lock and the journal: `$IPVSC_STATE_DIR`, or `/var/lib/ipvsc` (on
 /// disk, so that a journal outlives a power loss).
@@ -18,17 +19,14 @@ pub struct StateDir {
     path: PathBuf,
 }
 
-/// The journal's format version. Version 1 (ipvsc before drains) had no `format_version`
-/// field and is read as it is.
-pub const JOURNAL_VERSION: u32 = 2;
-
 fn version_1() -> u32 {
     1
 }
 
-/// What an apply in progress wrote before its first change.
+/// What an apply in progress wrote before its first change: the journal's document (its
+/// format: [`JOURNAL_VERSION`]; version 1 had no `format_version` and is read as it is).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct JournalEntry {
+pub struct JournalDoc {
     #[serde(default = "version_1")]
     pub format_version: u32,
     /// The process that wrote it.
@@ -42,6 +40,17 @@ pub struct JournalEntry {
     #[serde(default)]
     pub boot_id: Option<String>,
     /// The kernel's table before the first change: what `recover` restores.
+    pub before: TableDoc,
+}
+
+/// A journal read back: its document, and the table it protects.
+#[derive(Clone, Debug)]
+pub struct JournalEntry {
+    pub format_version: u32,
+    pub pid: u32,
+    pub started: u64,
+    pub source: String,
+    pub boot_id: Option<String>,
     pub before: Table,
 }
 
@@ -80,25 +89,12 @@ impl StateDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
             Err(e) => return Err(e),
         };
-        let invalid = |why: String| {
+        wire::state_from_json(&text).map_err(|e| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{}: {why}", path.display()),
+                format!("{}: {e}", path.display()),
             )
-        };
-        #[derive(Deserialize)]
-        struct Version {
-            format_version: u32,
-        }
-        let version: Version = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-        if version.format_version != STATE_VERSION {
-            return Err(invalid(format!(
-                "format version {} is not the {STATE_VERSION} this ipvsc reads; use the ipvsc \
-                 that wrote it, or a newer one",
-                version.format_version
-            )));
-        }
-        serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))
+        })
     }
 
     /// Takes the lock, waiting for another apply to finish.
@@ -138,7 +134,7 @@ impl Journal {
 
     /// Records the table found, durably, before the first change.
     pub fn begin(&self, source: &str, before: &Table) -> std::io::Result<()> {
-        let entry = JournalEntry {
+        let entry = JournalDoc {
             format_version: JOURNAL_VERSION,
             pid: std::process::id(),
             started: std::time::SystemTime::now()
@@ -146,7 +142,7 @@ impl Journal {
                 .map_or(0, |d| d.as_secs()),
             source: source.to_string(),
             boot_id: boot_id(),
-            before: before.clone(),
+            before: before.into(),
         };
         let text = serde_json::to_string(&entry).expect("a journal serializes");
         write_durably(&self.dir, &self.dir.journal_path(), text.as_bytes())
@@ -165,7 +161,7 @@ impl Journal {
                 _ => Ok(()),
             };
         }
-        let text = serde_json::to_string_pretty(state).expect("a state serializes") + "\n";
+        let text = wire::state_to_json(state);
         write_durably(&self.dir, &self.dir.state_path(), text.as_bytes())
     }
 
@@ -197,15 +193,23 @@ impl JournalEntry {
 /// A journal of this version or an older one.
 fn read_journal(text: &str) -> std::io::Result<JournalEntry> {
     let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
-    let entry: JournalEntry = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-    if entry.format_version > JOURNAL_VERSION {
+    let doc: JournalDoc = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    if doc.format_version > JOURNAL_VERSION {
         return Err(invalid(format!(
             "the journal has format version {}, newer than the {JOURNAL_VERSION} this ipvsc \
              reads: recover with the ipvsc that wrote it",
-            entry.format_version
+            doc.format_version
         )));
     }
-    Ok(entry)
+    Ok(JournalEntry {
+        format_version: doc.format_version,
+        pid: doc.pid,
+        started: doc.started,
+        source: doc.source,
+        boot_id: doc.boot_id,
+        before: Table::try_from(doc.before)
+            .map_err(|e| invalid(format!("the journal's table: {e}")))?,
+    })
 }
 
 /// Replaces `path` (in `dir`) with `bytes`, on disk before it returns: written to a temporary
@@ -262,8 +266,6 @@ mod tests {
         assert_eq!(entry.source, "lb.ipvs");
         assert_eq!(entry.before.server_count(), 2);
         assert_eq!(entry.before.daemons.len(), 1);
-        let again: serde_json::Value = serde_json::to_value(&entry).unwrap();
-        assert_eq!(again["format_version"], 1);
         let newer = text.replacen('{', "{\"format_version\": 3, ", 1);
         assert!(read_journal(&newer)
             .unwrap_err()
@@ -284,13 +286,13 @@ mod tests {
         let compiled = crate::compiler::compile(&mut sources, id, &Default::default());
         assert!(!compiled.has_errors());
         let table = compiled.table;
-        let entry = JournalEntry {
+        let entry = JournalDoc {
             format_version: JOURNAL_VERSION,
             pid: 4242,
             started: 1_764_000_000,
             source: "every-option.ipvs".into(),
             boot_id: Some("0b7e2a46-3c1f-4f0e-9d55-5b8f3e6c1a20".into()),
-            before: table.clone(),
+            before: (&table).into(),
         };
         let text = serde_json::to_string_pretty(&entry).unwrap() + "\n";
         let path = concat!(

@@ -4,16 +4,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use clap::ValueEnum;
-use serde::Serialize;
 
 use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
 use crate::kernel::conns::{self, Connection};
 use crate::kernel::netlink::{ServiceStats, Unavailable};
-use crate::kernel::packet::{IpvsInfo, ServerCounters, Stats};
+use crate::kernel::packet::{IpvsInfo, Stats};
 use crate::model::Timeouts;
-use crate::model::{
-    language, sort_servers, sort_services, Daemon, Forward, Server, Service, ServiceKey,
-};
+use crate::model::{language, sort_servers, sort_services, Daemon, Forward, Service, ServiceKey};
+use crate::wire::{ConnectionDoc, ListingDoc, ServiceListing, CONNECTIONS_VERSION};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
@@ -56,50 +54,6 @@ pub struct Args {
     format: ListFormat,
 }
 
-#[derive(Serialize)]
-struct Listing<'a> {
-    format_version: u32,
-    version: String,
-    conn_tab_size: u32,
-    services: Vec<JsonService<'a>>,
-    timeouts: Timeouts,
-    daemons: Vec<&'a Daemon>,
-}
-
-/// The version of `list --format json` (services and servers).
-pub const LIST_FORMAT_VERSION: u32 = 1;
-
-/// A service in `list --format json`: its settings, counters and servers.
-#[derive(Serialize)]
-struct JsonService<'a> {
-    service: &'a Service,
-    stats: &'a Stats,
-    servers: Vec<JsonServer<'a>>,
-}
-
-/// A real server in `list --format json`: one object with its settings and its counters.
-#[derive(Serialize)]
-struct JsonServer<'a> {
-    #[serde(flatten)]
-    server: &'a Server,
-    #[serde(flatten)]
-    counters: &'a ServerCounters,
-}
-
-impl<'a> JsonService<'a> {
-    fn of(s: &'a ServiceStats) -> JsonService<'a> {
-        JsonService {
-            service: &s.service,
-            stats: &s.stats,
-            servers: s
-                .servers
-                .iter()
-                .map(|(server, counters)| JsonServer { server, counters })
-                .collect(),
-        }
-    }
-}
-
 /// `ipvsc list`: what `ipvsadm -L -n` shows, with counters, rates, thresholds, timeouts and
 /// daemons on request, in ipvsadm's order; or the connection table (`ipvsadm -L -c -n`).
 pub fn run(args: Args) -> i32 {
@@ -138,14 +92,22 @@ pub fn run(args: Args) -> i32 {
     }
     match args.format {
         ListFormat::Json => {
-            let listing = Listing {
-                format_version: LIST_FORMAT_VERSION,
-                version: info.version_string(),
-                conn_tab_size: info.conn_tab_size,
-                services: services.iter().map(JsonService::of).collect(),
+            let listing = ListingDoc::new(
+                info.version_string(),
+                info.conn_tab_size,
+                services
+                    .iter()
+                    .map(|s| {
+                        ServiceListing::new(
+                            &s.service,
+                            &s.stats,
+                            s.servers.iter().map(|(a, b)| (a, b)),
+                        )
+                    })
+                    .collect(),
                 timeouts,
-                daemons: daemons.values().collect(),
-            };
+                daemons.values(),
+            );
             println!(
                 "{}",
                 serde_json::to_string_pretty(&listing).expect("a listing serializes")
@@ -215,7 +177,10 @@ fn list_connections(args: &Args, only: Option<&ServiceKey>) -> i32 {
     let json = args.format == ListFormat::Json;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut written: std::io::Result<()> = if json {
-        out.write_all(b"{\n  \"format_version\": 1,\n  \"connections\": [")
+        write!(
+            out,
+            "{{\n  \"format_version\": {CONNECTIONS_VERSION},\n  \"connections\": ["
+        )
     } else {
         out.write_all(conns::ipvsadm_header(pe).as_bytes())
     };
@@ -231,7 +196,8 @@ fn list_connections(args: &Args, only: Option<&ServiceKey>) -> i32 {
         }
         written = if json {
             let sep = if first { "\n    " } else { ",\n    " };
-            let entry = serde_json::to_string(&conn).expect("a connection serializes");
+            let entry = serde_json::to_string(&ConnectionDoc::from(&conn))
+                .expect("a connection serializes");
             write!(out, "{sep}{entry}")
         } else {
             out.write_all(conns::ipvsadm_line(&conn, pe).as_bytes())

@@ -22,13 +22,10 @@ pub fn run(args: Args) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let ops: Vec<Op> = match serde_json::from_str(&text) {
+    let ops: Vec<Op> = match crate::wire::ops_from_json(&text) {
         Ok(ops) => ops,
         Err(e) => {
-            eprintln!(
-                "ipvsc: {}: not a list of operations: {e}",
-                args.file.display()
-            );
+            eprintln!("ipvsc: {}: {e}", args.file.display());
             return EXIT_USAGE;
         }
     };

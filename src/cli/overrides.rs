@@ -14,7 +14,8 @@ use crate::kernel::netlink::NetlinkKernel;
 use crate::kernel::{Kernel, Op};
 use crate::model::{Drain, Server, ServerKey, ServiceKey, Table, MAX_WEIGHT};
 use crate::plan::render::duration;
-use crate::plan::state::{self, Override, STATE_VERSION};
+use crate::plan::state::{self, Override};
+use crate::wire::{OverrideDoc, STATE_VERSION};
 
 #[derive(clap::Args)]
 pub struct Target {
@@ -279,9 +280,9 @@ pub fn weight(args: WeightArgs) -> i32 {
 }
 
 #[derive(Serialize)]
-struct Listing<'a> {
+struct Listing {
     format_version: u32,
-    overrides: &'a [Override],
+    overrides: Vec<OverrideDoc>,
 }
 
 /// `ipvsc overrides`: what operators set at runtime, that applies keep.
@@ -294,7 +295,7 @@ pub fn list(args: ListArgs) -> i32 {
         Format::Json => {
             let listing = Listing {
                 format_version: STATE_VERSION,
-                overrides: &recorded.overrides,
+                overrides: recorded.overrides.iter().map(OverrideDoc::from).collect(),
             };
             println!(
                 "{}",

@@ -37,9 +37,6 @@ pub struct Args {
     strict: bool,
 }
 
-/// The version of `save --format json`.
-pub const SAVE_FORMAT_VERSION: u32 = 1;
-
 /// Renders a table in one of the save formats.
 pub fn render(table: &Table, format: SaveFormat, extras: SaveExtras) -> String {
     match format {
@@ -47,13 +44,13 @@ pub fn render(table: &Table, format: SaveFormat, extras: SaveExtras) -> String {
         SaveFormat::Ipvsadm => ipvsadm_save(table, extras),
         SaveFormat::Json => {
             #[derive(serde::Serialize)]
-            struct Document<'a> {
+            struct Document {
                 format_version: u32,
-                table: &'a Table,
+                table: crate::wire::TableDoc,
             }
             let doc = Document {
-                format_version: SAVE_FORMAT_VERSION,
-                table,
+                format_version: crate::wire::SAVE_VERSION,
+                table: table.into(),
             };
             let mut s = serde_json::to_string_pretty(&doc).expect("a table serializes");
             s.push('\n');

@@ -91,7 +91,10 @@ pub fn transcript(kernel: &mut dyn Kernel, ops: &[Op]) -> String {
     }
     out.push_str("@@ table\n");
     match kernel.read() {
-        Ok(table) => out.push_str(&serde_json::to_string(&table).expect("a table serializes")),
+        Ok(table) => out.push_str(
+            &serde_json::to_string(&crate::wire::TableDoc::from(&table))
+                .expect("a table serializes"),
+        ),
         Err(e) => out.push_str(&format!("error: {e}")),
     }
     out.push('\n');

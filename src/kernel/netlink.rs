@@ -34,7 +34,6 @@ use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
 use netlink_packet_generic::{GenlFamily, GenlMessage};
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
-use serde::Serialize;
 
 use super::packet::{
     self, DestAttr, IpvsFlags, IpvsInfo, IpvsMessage, ServerCounters, Stats, SvcAttr,
@@ -101,7 +100,7 @@ impl fmt::Display for Unavailable {
 
 /// A service with its counters and its servers' counters, in the kernel's dump order (what
 /// `ipvsadm -L -n --stats` lists).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceStats {
     /// The service, its `servers` filled in.
     pub service: Service,

@@ -1,14 +1,11 @@
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use crate::model::{
     Daemon, DaemonState, Server, ServerKey, Service, ServiceKey, Sysctl, SysctlValue, Timeouts,
 };
 
 /// One change to the kernel's table; each is one netlink request (or one sysctl write).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     /// `ipvsadm -A`; the service's servers are not part of it.
     AddService(Service),

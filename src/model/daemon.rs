@@ -1,11 +1,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
-
 /// Which side of connection synchronisation a daemon runs (`--start-daemon master|backup`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DaemonState {
     Master,
     Backup,
@@ -36,7 +33,7 @@ impl fmt::Display for DaemonState {
 
 /// A connection synchronisation daemon (`ipvsadm --start-daemon`). Unset options take the
 /// kernel's defaults.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Daemon {
     pub state: DaemonState,
     /// `--mcast-interface`

@@ -1,7 +1,5 @@
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Protocol, ServiceKey};
 
 /// The deadline of a drain nobody configured: 15 minutes, the kernel's own idle timeout of an
@@ -10,8 +8,7 @@ pub const DEFAULT_DRAIN: u32 = 900;
 
 /// How a real server leaves the table: `drain DURATION` (weight 0 at once, deleted when its
 /// connections are gone or at the deadline) or `drain off` (deleted at once, like `ipvsadm -d`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Drain {
     Off,
     /// The longest wait, in seconds.

@@ -5,7 +5,6 @@
 mod daemon;
 mod drain;
 mod ipvsadm;
-mod keyed;
 pub mod language;
 mod scheduler;
 mod server;

@@ -1,11 +1,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 /// A scheduling algorithm (`-s`), each a kernel module `ip_vs_NAME`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scheduler {
     Rr,
     Wrr,
@@ -118,9 +115,7 @@ impl FromStr for Scheduler {
 }
 
 /// The scheduler flags IP_VS_SVC_F_SCHED1..3 (`-b`), as bits 0..2.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SchedFlags(pub u8);
 
 impl SchedFlags {

@@ -1,10 +1,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
-
 /// What identifies a real server within its service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ServerKey {
     pub addr: IpAddr,
     pub port: u16,
@@ -17,10 +15,7 @@ impl fmt::Display for ServerKey {
 }
 
 /// The checksum mode of a GUE or GRE tunnel (`--tun-nocsum`, `--tun-csum`, `--tun-remcsum`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Checksum {
     #[default]
     NoCsum,
@@ -48,8 +43,7 @@ impl Checksum {
 }
 
 /// The tunnel encapsulation of a tunneled server (`--tun-type`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Tunnel {
     Ipip,
     Gue { port: u16, checksum: Checksum },
@@ -67,8 +61,7 @@ impl Tunnel {
 }
 
 /// The packet-forwarding method (`-g`, `-m`, `-i`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Forward {
     /// Direct routing, `-g` (gatewaying).
     Dr,
@@ -94,7 +87,7 @@ impl Forward {
 }
 
 /// A real server (`ipvsadm -a`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Server {
     pub key: ServerKey,
     pub forward: Forward,
@@ -115,12 +108,5 @@ impl Server {
             upper: 0,
             lower: 0,
         }
-    }
-}
-
-impl super::keyed::Keyed for Server {
-    type Key = ServerKey;
-    fn key(&self) -> ServerKey {
-        self.key
     }
 }

@@ -2,13 +2,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use serde::{Deserialize, Serialize};
-
 use super::{SchedFlags, Scheduler, Server, ServerKey};
 
 /// The transport protocol of a virtual service (`-t`, `-u`, `--sctp-service`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
     Tcp,
     Udp,
@@ -47,8 +44,7 @@ impl fmt::Display for Protocol {
 }
 
 /// An address family (`-6` selects IPv6 for firewall-mark services).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Family {
     Ipv4,
     Ipv6,
@@ -95,8 +91,7 @@ impl Family {
 }
 
 /// What identifies a virtual service in the kernel; it cannot be edited, only replaced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ServiceKey {
     /// `-t|-u|--sctp-service ADDR:PORT`
     Inet {
@@ -165,8 +160,7 @@ impl fmt::Display for Endpoint {
 }
 
 /// The persistence granularity (`-M`): an IPv4 netmask or an IPv6 prefix length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Netmask {
     Ipv4(Ipv4Addr),
     Ipv6(u8),
@@ -226,7 +220,7 @@ impl fmt::Display for Netmask {
 }
 
 /// A virtual service (`ipvsadm -A`) and its real servers (`ipvsadm -a`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Service {
     pub key: ServiceKey,
     pub scheduler: Scheduler,
@@ -239,15 +233,7 @@ pub struct Service {
     pub pe: Option<String>,
     /// One-packet scheduling (`-o`).
     pub one_packet: bool,
-    #[serde(with = "super::keyed")]
     pub servers: BTreeMap<ServerKey, Server>,
-}
-
-impl super::keyed::Keyed for Service {
-    type Key = ServiceKey;
-    fn key(&self) -> ServiceKey {
-        self.key
-    }
 }
 
 impl Service {

@@ -1,11 +1,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 /// A DoS defense mode of `drop_entry`, `drop_packet` and `secure_tcp`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DefenseMode {
     /// 0
     Off,
@@ -59,8 +56,7 @@ pub enum SysctlKind {
 macro_rules! sysctls {
     ($($variant:ident $name:literal $kind:expr, $doc:literal;)*) => {
         /// A setting under `/proc/sys/net/ipv4/vs/`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Sysctl { $($variant,)* }
 
         impl Sysctl {
@@ -156,8 +152,7 @@ impl Sysctl {
 }
 
 /// The value of a sysctl.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SysctlValue {
     Defense(DefenseMode),
     Int(i64),

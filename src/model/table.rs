@@ -1,12 +1,10 @@
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::{Daemon, DaemonState, Service, ServiceKey, Sysctl, SysctlValue};
 
 /// The connection timeouts (`ipvsadm --set TCP TCPFIN UDP`), in seconds; `None` leaves the
 /// kernel's value alone.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Timeouts {
     pub tcp: Option<u32>,
     pub tcpfin: Option<u32>,
@@ -41,9 +39,8 @@ impl Timeouts {
 }
 
 /// The whole IPVS state of a network namespace, or the part of it a file declares.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Table {
-    #[serde(with = "super::keyed")]
     pub services: BTreeMap<ServiceKey, Service>,
     pub timeouts: Timeouts,
     pub daemons: BTreeMap<DaemonState, Daemon>,

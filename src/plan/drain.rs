@@ -4,8 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
 use super::state::{DrainRecord, State};
 use super::{plan, Action, Change, Field, Fields, Plan, Scope, Subject};
 use crate::kernel::{Load, Loads, Op};
@@ -26,7 +24,7 @@ pub struct Live<'a> {
 }
 
 /// A drain still under way once the plan is done.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Draining {
     pub service: ServiceKey,
     pub server: ServerKey,

@@ -13,8 +13,6 @@ pub use simulate::{inverse, simulate};
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::kernel::Op;
 use crate::model::*;
 use crate::source::{SourceMap, Span};
@@ -31,8 +29,7 @@ pub enum Scope {
 }
 
 /// What a change does to its object, as a reviewer reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     /// `+`
     Add,
@@ -47,6 +44,17 @@ pub enum Action {
 }
 
 impl Action {
+    /// `add`, `change`, `remove`, `replace`, `drain`: the word tools read.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Add => "add",
+            Action::Change => "change",
+            Action::Remove => "remove",
+            Action::Replace => "replace",
+            Action::Drain => "drain",
+        }
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             Action::Add => "+",
@@ -59,7 +67,7 @@ impl Action {
 }
 
 /// One setting of a changed object: its name, the value now and the value wanted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Field {
     pub name: &'static str,
     pub old: String,
@@ -89,12 +97,6 @@ impl std::fmt::Display for Subject {
     }
 }
 
-impl Serialize for Subject {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 /// The settings a change shows. A table loaded into an empty kernel is mostly new servers, so
 /// theirs are worked out only when shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,14 +114,8 @@ impl Fields {
     }
 }
 
-impl Serialize for Fields {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.list().serialize(serializer)
-    }
-}
-
 /// One object's change and the operations that make it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub action: Action,
     pub subject: Subject,
@@ -127,12 +123,11 @@ pub struct Change {
     pub fields: Fields,
     pub ops: Vec<Op>,
     /// Where the desired object was declared (none for removals).
-    #[serde(skip)]
     pub span: Option<Span>,
 }
 
 /// The ordered changes from one table to another.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     pub changes: Vec<Change>,
     /// Drains still under way once the plan is done (from earlier runs).
@@ -141,7 +136,6 @@ pub struct Plan {
     /// defeat a drain.
     pub notes: Vec<String>,
     /// The drains and overrides to record once the plan is done.
-    #[serde(skip)]
     pub state: state::State,
 }
 

@@ -3,8 +3,6 @@
 
 use std::fmt::Write;
 
-use serde::Serialize;
-
 use super::{Action, Change, Plan};
 use crate::source::Sources;
 
@@ -115,49 +113,8 @@ pub fn render(plan: &Plan, sources: &Sources) -> String {
     out
 }
 
-#[derive(Serialize)]
-struct JsonChange<'a> {
-    #[serde(flatten)]
-    change: &'a Change,
-    location: Option<String>,
-}
-
-/// The version of `plan --format json`.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct JsonPlan<'a> {
-    format_version: u32,
-    add: usize,
-    change: usize,
-    remove: usize,
-    drain: usize,
-    operations: usize,
-    changes: Vec<JsonChange<'a>>,
-    draining: &'a [super::Draining],
-    notes: &'a [String],
-}
-
 /// The plan as JSON, for tools.
 pub fn render_json(plan: &Plan, sources: &Sources) -> String {
-    let (add, change, remove) = plan.counts();
-    let json = JsonPlan {
-        format_version: PLAN_FORMAT_VERSION,
-        add,
-        change,
-        remove,
-        drain: plan.drain_count(),
-        operations: plan.op_count(),
-        draining: &plan.draining,
-        notes: &plan.notes,
-        changes: plan
-            .changes
-            .iter()
-            .map(|c| JsonChange {
-                change: c,
-                location: location(c, sources),
-            })
-            .collect(),
-    };
-    serde_json::to_string_pretty(&json).expect("a plan serializes") + "\n"
+    let doc = crate::wire::PlanDoc::new(plan, |c| location(c, sources));
+    serde_json::to_string_pretty(&doc).expect("a plan serializes") + "\n"
 }

@@ -92,3 +92,30 @@ pub fn files_in(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
     list.sort();
     list
 }
+
+/// A table as the documents write it (`ipvsc::wire`).
+pub fn table_json(table: &ipvsc::model::Table) -> String {
+    serde_json::to_string(&ipvsc::wire::TableDoc::from(table)).expect("a table serializes")
+}
+
+/// A table from a document's JSON.
+pub fn table_from_value(value: serde_json::Value) -> Result<ipvsc::model::Table, String> {
+    let doc: ipvsc::wire::TableDoc = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    ipvsc::model::Table::try_from(doc).map_err(|e| e.to_string())
+}
+
+/// A table from a document's JSON text.
+pub fn table_from_json(text: &str) -> Result<ipvsc::model::Table, String> {
+    table_from_value(serde_json::from_str(text).map_err(|e| e.to_string())?)
+}
+
+/// One operation as plan JSON and `ops` write it.
+pub fn op_json(op: &ipvsc::kernel::Op) -> String {
+    serde_json::to_string(&ipvsc::wire::OpDoc::from(op)).expect("an operation serializes")
+}
+
+/// One operation from plan JSON.
+pub fn op_from_value(value: serde_json::Value) -> Result<ipvsc::kernel::Op, String> {
+    let doc: ipvsc::wire::OpDoc = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    ipvsc::kernel::Op::try_from(doc).map_err(|e| e.to_string())
+}
