@@ -321,9 +321,27 @@ fn zero_and_listing_change_nothing() {
 -Z -t 10.0.0.1:80
 -L -n
 -S -n
--A -t 10.0.0.2:80 -n
+-A -t 10.0.0.2:80 --sort
 ");
     assert_eq!(table.services.len(), 2);
+}
+
+#[test]
+fn numeric_is_only_for_listing_and_saving() {
+    // Seen with ipvsadm 1.31: "Illegal 'numeric' option with the 'add-server' command", and
+    // the line is not run (HACK-WU/lvs_manager's lvs_nat.sh passes its mode `n` as `-n`).
+    let text = "-A -t 10.0.0.1:80\n-a -t 10.0.0.1:80 -r 10.0.0.2 -n\n";
+    let (d, under) = one_error(text);
+    assert_eq!(d.code, Code::LegacySyntax);
+    assert_eq!(under, "-n");
+    assert!(d.help.unwrap().contains("`ipvsadm -L`"));
+    assert!(run(text).table.services[&tcp("10.0.0.1", 80)]
+        .servers
+        .is_empty());
+    let (_, under) = one_error("-A -t 10.0.0.1:80 -n\n");
+    assert_eq!(under, "-n");
+    let (_, under) = one_error("-C -n\n");
+    assert_eq!(under, "-n");
 }
 
 #[test]
