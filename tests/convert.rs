@@ -30,7 +30,8 @@ fn conversions_match_golden_files() {
     }
 }
 
-/// tests/legacy-corpus: real ipvsadm input. Each file gives errors at exactly the lines its
+/// tests/legacy-corpus: real ipvsadm input (at least 20 files), and synthetic-*.ipvsadm
+/// written for ipvsc (SOURCES.md lists both). Each file gives errors at exactly the lines its
 /// `.expect` lists (the lines ipvsadm 1.31 and the 6.1 kernel refused in the VM's
 /// legacy_corpus scenario); without errors, its conversion compiles back to the same table.
 /// With errors, its table is that of the lines the kernel kept.
@@ -38,7 +39,16 @@ fn conversions_match_golden_files() {
 fn legacy_corpus_is_read_as_ipvsadm_and_the_kernel_read_it() {
     let dir = common::root().join("tests/legacy-corpus");
     let inputs = common::files_in(&dir, &["ipvsadm"]);
-    assert!(inputs.len() >= 15, "the corpus is there");
+    let real = inputs
+        .iter()
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("synthetic-")
+        })
+        .count();
+    assert!(real >= 20, "the corpus has 20 real inputs, not {real}");
     let mut refused_total = 0;
     for input in inputs {
         let expect = std::fs::read_to_string(input.with_extension("expect"))

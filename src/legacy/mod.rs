@@ -53,11 +53,23 @@ pub fn load(text: &str, file: FileId, builder: &mut Builder) {
     }
 }
 
-/// A line's words: split at white space, everything from `#` on dropped (as ipvsadm's
-/// config_stream.c documents, though its code does not manage it), and the words `ipvsadm`
-/// dropped, so that a shell script of ipvsadm commands reads as well as a dump.
+/// A line's words: split at white space, a comment dropped as the shell drops it (from a `#`
+/// that starts a word; ipvsadm's config_stream.c documents comments, though its code does not
+/// manage them), and the words `ipvsadm` dropped, so that a shell script of ipvsadm commands
+/// reads as well as a dump. A `#` inside a word is part of it, for the shell and ipvsadm alike
+/// (`-w 5#x` is a bad weight).
 fn split_words(line: &str, offset: usize, file: FileId) -> Vec<Word<'_>> {
-    let code = line.find('#').map_or(line, |hash| &line[..hash]);
+    let comment = line
+        .char_indices()
+        .find(|&(i, c)| {
+            c == '#'
+                && line[..i]
+                    .chars()
+                    .last()
+                    .is_none_or(|p| p.is_ascii_whitespace())
+        })
+        .map(|(i, _)| i);
+    let code = comment.map_or(line, |hash| &line[..hash]);
     let mut words = Vec::new();
     let mut start = None;
     for (i, c) in code.char_indices().chain([(code.len(), ' ')]) {

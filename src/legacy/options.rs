@@ -180,13 +180,15 @@ impl Opt {
         }
     }
 
-    /// Whether ipvsadm accepts the option with `cmd` (its commands_v_options table). `-n` is
-    /// accepted everywhere: it only changes how listings print, so it is harmless in a script.
+    /// Whether ipvsadm accepts the option with `cmd` (its commands_v_options table). `-n` only
+    /// with `-L` and `-S` (**seen**: `-a ... -n` is refused, "Illegal 'numeric' option with the
+    /// 'add-server' command"); `--sort` is a no-op ipvsadm accepts everywhere.
     pub fn allowed_with(self, cmd: Cmd) -> bool {
         use Cmd::*;
         match self {
             Opt::Command(_) => false,
-            Opt::Numeric | Opt::Sort => true,
+            Opt::Numeric => matches!(cmd, List | Save),
+            Opt::Sort => true,
             Opt::Tcp | Opt::Udp | Opt::Sctp | Opt::Fwmark | Opt::Ipv6 => matches!(
                 cmd,
                 AddService

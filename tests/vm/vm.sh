@@ -35,7 +35,7 @@ KERNEL_PKG=${IPVSC_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 BOOT_TIMEOUT=${IPVSC_VM_TIMEOUT:-600}
 SCENARIO_TIMEOUT=${IPVSC_VM_SCENARIO_TIMEOUT:-300}
 MEM=${IPVSC_VM_MEM:-512M}
-PACKAGES=(qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2)
+PACKAGES=(qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 netbase)
 APT_UPDATED=
 
 die() {
@@ -358,9 +358,12 @@ build_initramfs() {
     for f in "$REPO"/tests/legacy-corpus/*.ipvsadm; do
         [ -e "$f" ] && cp "$f" "$root/scenarios/data/legacy-corpus/"
     done
-    # ipvsadm resolves port names with getservbyname: give it this host's (Debian's) table,
-    # the one ipvsc's built-in table was made from.
-    [ -e /etc/services ] && cp /etc/services "$root/etc/services"
+    # ipvsadm resolves port names with getservbyname: give it this host's (Debian's netbase)
+    # table, the one ipvsc's built-in table was made from. Without it every port name would be
+    # refused by ipvsadm alone, and the scenarios comparing names would test nothing.
+    [ -s /etc/services ] ||
+        die "/etc/services is missing or empty: the guest's ipvsadm needs it for port names; install Debian's netbase package (apt-get install -y netbase, or run 'vm.sh prepare' as root)"
+    cp /etc/services "$root/etc/services"
     # Files the test generated for this boot (the differential test's operation streams).
     if [ -n "${IPVSC_VM_DATA:-}" ]; then
         mkdir -p "$root/scenarios/data/extra"

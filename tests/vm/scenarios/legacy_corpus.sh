@@ -1,8 +1,9 @@
 #!/bin/sh
 # ipvsadm and the kernel are the oracle for ipvsc's reading of real ipvsadm input: for every file
 # of tests/legacy-corpus ($DATA/data/legacy-corpus), in a fresh network namespace, each line is
-# run through ipvsadm on its own (words `ipvsadm` dropped, comment lines skipped) and the lines
-# that ipvsadm or the kernel refuse are recorded. Then:
+# run through ipvsadm on its own as a shell would run the script's line (words `ipvsadm`
+# dropped, comment lines skipped, and a trailing comment, from a word that starts with `#` to the
+# end of the line, dropped) and the lines that ipvsadm or the kernel refuse are recorded. Then:
 #  - `ipvsc check` must report an error at exactly those lines, and at no other;
 #  - `ipvsc save --format ipvsadm --strict FILE` must be what `ipvsadm -Sn` prints after the
 #    run (ipvsc, like the kernel, skips a refused line and goes on).
@@ -26,7 +27,9 @@ while IFS= read -r line || [ -n "$line" ]; do
     set +f
     case "${1:-}" in '' | '#'*) continue ;; esac
     words=""
-    for w in "$@"; do [ "$w" = ipvsadm ] || words="$words $w"; done
+    for w in "$@"; do
+        case "$w" in '#'*) break ;; ipvsadm) ;; *) words="$words $w" ;; esac
+    done
     set -f
     if ! "$IPVSADM" $words >/dev/null 2>>"$W/ipvsadm.err"; then
         refused="$refused $n"
