@@ -2,7 +2,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{InputArgs, EXIT_OK, EXIT_USAGE};
+use super::{Error, Exit, InputArgs, Outcome};
 use crate::apply::{self, Failed, Journal, JournalEntry, Options, StateDir, Stopped};
 use crate::diagnostic::{self, Style};
 use crate::kernel::netlink::NetlinkKernel;
@@ -11,18 +11,6 @@ use crate::model::{Drain, DrainPolicy, Table};
 use crate::plan::state::{self, State};
 use crate::plan::{self, Live, Plan, Scope};
 use crate::source::{display_name, Sources};
-
-/// Exit status: the kernel refused an operation; everything done was undone.
-pub const EXIT_REFUSED: i32 = 5;
-/// Exit status: the rollback itself failed; the journal stays for `ipvsc recover`.
-pub const EXIT_ROLLBACK_FAILED: i32 = 6;
-/// Exit status: an earlier apply was interrupted; run `ipvsc recover` first.
-pub const EXIT_PENDING: i32 = 7;
-/// Exit status: stopped by SIGINT or SIGTERM; everything done was undone.
-pub const EXIT_INTERRUPTED: i32 = 8;
-/// Exit status: stopped by SIGINT or SIGTERM while waiting for drains; the table is applied
-/// and the drains stay recorded for `ipvsc drain` or the next apply.
-pub const EXIT_DRAIN_INTERRUPTED: i32 = 9;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -87,78 +75,55 @@ pub(crate) fn parse_drain_arg(text: &str) -> Result<Drain, String> {
 /// `IPVSC_TEST_FAIL_AT=K` makes operation K fail (for the rollback tests; only in builds with
 /// the `test-hooks` feature).
 #[cfg(feature = "test-hooks")]
-fn test_options() -> Result<Options, i32> {
+fn test_options() -> Result<Options, Error> {
     match std::env::var("IPVSC_TEST_FAIL_AT") {
         Err(_) => Ok(Options::default()),
         Ok(v) => v
             .parse()
             .map(|k| Options { fail_at: Some(k) })
             .map_err(|_| {
-                eprintln!("ipvsc: IPVSC_TEST_FAIL_AT={v} is not an operation number");
-                EXIT_USAGE
+                Error::usage(format!("IPVSC_TEST_FAIL_AT={v} is not an operation number"))
             }),
     }
 }
 
 #[cfg(not(feature = "test-hooks"))]
-fn test_options() -> Result<Options, i32> {
+fn test_options() -> Result<Options, Error> {
     Ok(Options::default())
 }
 
 /// The lock (waiting for another apply), and the interrupted apply its journal holds, if any.
-pub(crate) fn lock() -> Result<(Journal, Option<JournalEntry>), i32> {
+pub(crate) fn lock() -> Result<(Journal, Option<JournalEntry>), Error> {
     let dir = StateDir::new();
     let journal = dir.lock().map_err(|e| {
-        eprintln!(
-            "ipvsc: cannot take the lock in {}: {e}",
+        Error::usage(format!(
+            "cannot take the lock in {}: {e}",
             dir.path().display()
-        );
-        EXIT_USAGE
+        ))
     })?;
-    let pending = journal.pending().map_err(|e| {
-        eprintln!("ipvsc: cannot read the journal: {e}");
-        EXIT_USAGE
-    })?;
+    let pending = journal
+        .pending()
+        .map_err(|e| Error::usage(format!("cannot read the journal: {e}")))?;
     Ok((journal, pending))
 }
 
 /// `ipvsc apply`: make the kernel's table what the file says, all or nothing; then wait for the
 /// servers it removed to drain.
-pub fn run(args: Args, style: Style) -> i32 {
+pub fn run(args: Args, style: Style) -> Outcome {
     let mut sources = Sources::new();
-    let mut desired = match super::load_checked(&mut sources, &args.file, &args.input, style) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let mut desired = super::load_checked(&mut sources, &args.file, &args.input, style)?;
     args.drain.apply_to(&mut desired.policy);
-    let options = match test_options() {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let mut kernel = match super::open_netlink() {
-        Ok(k) => k,
-        Err(code) => return code,
-    };
-    let journal = match lock_clean() {
-        Ok(journal) => journal,
-        Err(code) => return code,
-    };
-    let recorded = match journal.state() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("ipvsc: cannot read the recorded drains and overrides: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let current = match kernel.read() {
-        Ok(t) => t,
-        Err(e) => return super::kernel_failure(&e),
-    };
+    let options = test_options()?;
+    let mut kernel = super::open_netlink()?;
+    let journal = lock_clean()?;
+    let recorded = journal.state().map_err(|e| {
+        Error::usage(format!(
+            "cannot read the recorded drains and overrides: {e}"
+        ))
+    })?;
+    let current = kernel.read()?;
     let leaving = plan::leaving(&desired.table, &current, &recorded);
-    let loads = match kernel.loads(&leaving) {
-        Ok(l) => l,
-        Err(e) => return super::kernel_failure(&e),
-    };
+    let loads = kernel.loads(&leaving)?;
     let live = Live {
         policy: &desired.policy,
         loads: Some(&loads),
@@ -177,7 +142,7 @@ pub fn run(args: Args, style: Style) -> i32 {
     if !plan.is_empty() {
         let source = display_name(&args.file);
         let started = Instant::now();
-        match transaction(
+        let n = transaction(
             &mut kernel,
             &journal,
             &source,
@@ -185,26 +150,22 @@ pub fn run(args: Args, style: Style) -> i32 {
             &plan,
             options,
             |failed| report_failure(failed, &plan, &sources, style),
-        ) {
-            Ok(n) => {
-                let (add, change, remove) = plan.counts();
-                let drain = match plan.drain_count() {
-                    0 => String::new(),
-                    n => format!(", {n} draining"),
-                };
-                println!(
-                    "Applied: {add} added, {change} changed, {remove} removed{drain} ({n} kernel operations in {:.2} s).",
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            Err(code) => return code,
-        }
-    } else if let Err(code) = save_state(&journal, &plan.state) {
-        return code;
+        )?;
+        let (add, change, remove) = plan.counts();
+        let drain = match plan.drain_count() {
+            0 => String::new(),
+            n => format!(", {n} draining"),
+        };
+        println!(
+            "Applied: {add} added, {change} changed, {remove} removed{drain} ({n} kernel operations in {:.2} s).",
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        save_state(&journal, &plan.state)?;
     }
     drop(journal);
     if plan.state.drains.is_empty() {
-        return EXIT_OK;
+        return Ok(Exit::Ok);
     }
     if args.no_wait {
         println!(
@@ -221,13 +182,13 @@ pub fn run(args: Args, style: Style) -> i32 {
                 "them"
             },
         );
-        return EXIT_OK;
+        return Ok(Exit::Ok);
     }
     super::drain::wait(&mut kernel)
 }
 
 /// The lock, refusing to go on after an interrupted apply.
-pub(crate) fn lock_clean() -> Result<Journal, i32> {
+pub(crate) fn lock_clean() -> Result<Journal, Error> {
     match lock()? {
         (journal, None) => Ok(journal),
         (journal, Some(entry)) if entry.from_another_boot() => {
@@ -236,33 +197,30 @@ pub(crate) fn lock_clean() -> Result<Journal, i32> {
                  the table it changed is gone with that boot, so its journal is set aside",
                 entry.source, entry.pid
             );
-            if let Err(e) = journal.end() {
-                eprintln!("ipvsc: cannot remove the journal of the earlier boot: {e}");
-                return Err(EXIT_USAGE);
-            }
+            journal.end().map_err(|e| {
+                Error::usage(format!(
+                    "cannot remove the journal of the earlier boot: {e}"
+                ))
+            })?;
             Ok(journal)
         }
-        (_, Some(entry)) => {
-            eprintln!(
-                "ipvsc: an apply of {} (pid {}) was interrupted and the kernel's table may be half changed; \
-                 run `ipvsc recover` to put back the table it found",
-                entry.source, entry.pid
-            );
-            Err(EXIT_PENDING)
-        }
+        (_, Some(entry)) => Err(Error::Pending(format!(
+            "an apply of {} (pid {}) was interrupted and the kernel's table may be half changed; \
+             run `ipvsc recover` to put back the table it found",
+            entry.source, entry.pid
+        ))),
     }
 }
 
-/// Records drains and overrides; an error is said, with the exit status.
-pub(crate) fn save_state(journal: &Journal, state: &State) -> Result<(), i32> {
-    journal.save_state(state).map_err(|e| {
-        eprintln!("ipvsc: cannot record the drains and overrides: {e}");
-        EXIT_USAGE
-    })
+/// Records drains and overrides.
+pub(crate) fn save_state(journal: &Journal, state: &State) -> Result<(), Error> {
+    journal
+        .save_state(state)
+        .map_err(|e| Error::usage(format!("cannot record the drains and overrides: {e}")))
 }
 
 /// Runs `plan` under the journal and records its drains and overrides; gives the number of
-/// operations done, or the exit status once `report` said what failed.
+/// operations done, or the exit status `report` gives once it said what failed.
 pub(crate) fn transaction(
     kernel: &mut NetlinkKernel,
     journal: &Journal,
@@ -270,12 +228,13 @@ pub(crate) fn transaction(
     current: &Table,
     plan: &Plan,
     options: Options,
-    report: impl FnOnce(&Failed) -> i32,
-) -> Result<usize, i32> {
-    if let Err(e) = journal.begin(source, current) {
-        eprintln!("ipvsc: cannot write the journal, so nothing was changed: {e}");
-        return Err(EXIT_USAGE);
-    }
+    report: impl FnOnce(&Failed) -> Exit,
+) -> Result<usize, Error> {
+    journal.begin(source, current).map_err(|e| {
+        Error::usage(format!(
+            "cannot write the journal, so nothing was changed: {e}"
+        ))
+    })?;
     apply::catch_signals();
     let show_progress = std::io::stderr().is_terminal() && plan.op_count() > apply::BATCH;
     let mut progress = |done: usize, total: usize| {
@@ -302,18 +261,18 @@ pub(crate) fn transaction(
             if failed.rollback.restored {
                 let _ = journal.end();
             }
-            Err(report(&failed))
+            Err(Error::Reported(report(&failed)))
         }
     }
 }
 
 /// Says what was refused (at its line in the file), and how the rollback went.
-fn report_failure(failed: &Failed, plan: &Plan, sources: &Sources, style: Style) -> i32 {
+fn report_failure(failed: &Failed, plan: &Plan, sources: &Sources, style: Style) -> Exit {
     if let Stopped::Refused { index, error } = &failed.stopped {
         let change = apply::change_of(plan, *index);
         if let Some(d) = change.and_then(|c| apply::refusal(c, error)) {
             eprint!("{}", diagnostic::render(&d, sources, style));
-            return rollback_outcome(failed, EXIT_REFUSED);
+            return rollback_outcome(failed, Exit::Refused);
         }
     }
     let code = say_stopped(&failed.stopped, plan.op_count());
@@ -321,22 +280,22 @@ fn report_failure(failed: &Failed, plan: &Plan, sources: &Sources, style: Style)
 }
 
 /// Says why a transaction stopped; gives the exit status it means once the table is restored.
-pub(crate) fn say_stopped(stopped: &Stopped, total: usize) -> i32 {
+pub(crate) fn say_stopped(stopped: &Stopped, total: usize) -> Exit {
     match stopped {
         Stopped::Refused { error, .. } => {
             eprintln!("ipvsc: {error}");
-            EXIT_REFUSED
+            Exit::Refused
         }
         Stopped::Unknown { index, error } => {
             eprintln!(
                 "ipvsc: {error} (operation {} of {total}); the table is read back to tell",
                 index + 1
             );
-            EXIT_REFUSED
+            Exit::Refused
         }
         Stopped::Interrupted { done } => {
             eprintln!("ipvsc: interrupted after {done} of {total} operations");
-            EXIT_INTERRUPTED
+            Exit::Interrupted
         }
         Stopped::Diverged { difference } => {
             eprintln!(
@@ -345,13 +304,13 @@ pub(crate) fn say_stopped(stopped: &Stopped, total: usize) -> i32 {
                  kernel did not do what it said",
                 difference.op_count()
             );
-            EXIT_REFUSED
+            Exit::Refused
         }
     }
 }
 
 /// Reports the rollback; the exit status is `code` when the table read back is the one found.
-pub(crate) fn rollback_outcome(failed: &Failed, code: i32) -> i32 {
+pub(crate) fn rollback_outcome(failed: &Failed, code: Exit) -> Exit {
     let rollback = &failed.rollback;
     if rollback.restored {
         eprintln!(
@@ -376,5 +335,5 @@ pub(crate) fn rollback_outcome(failed: &Failed, code: i32) -> i32 {
         }
         None => eprintln!("The table could not be read back."),
     }
-    EXIT_ROLLBACK_FAILED
+    Exit::RollbackFailed
 }

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::{DiagnosticFormat, InputArgs, EXIT_ERRORS, EXIT_OK};
+use super::{error, DiagnosticFormat, Exit, InputArgs, Outcome};
 use crate::diagnostic::{self, Style};
 use crate::source::{display_name, Sources};
 
@@ -23,22 +23,22 @@ pub struct Args {
 }
 
 /// `ipvsc check`: exit 0 when clean (warnings allowed), 1 on errors, 2 on usage or I/O errors.
-pub fn run(args: Args, style: Style) -> i32 {
+pub fn run(args: Args, style: Style) -> Outcome {
     let mut sources = Sources::new();
     let mut all = Vec::new();
-    let mut status = EXIT_OK;
+    let mut status = Exit::Ok;
     for path in &args.files {
         let compiled = match super::load(&mut sources, path, &args.input) {
             Ok(c) => c,
-            Err(code) => {
-                status = status.max(code);
+            Err(e) => {
+                status = status.max(error::report(&e));
                 continue;
             }
         };
         let errors = compiled.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = compiled.diagnostics.len() - errors;
         if errors > 0 || (args.deny_warnings && warnings > 0) {
-            status = status.max(EXIT_ERRORS);
+            status = status.max(Exit::Errors);
         }
         match args.format {
             DiagnosticFormat::Human => {
@@ -69,7 +69,7 @@ pub fn run(args: Args, style: Style) -> i32 {
     if args.format == DiagnosticFormat::Json {
         println!("{}", diagnostic::render_json(&all, &sources));
     }
-    status
+    Ok(status)
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use super::save::{render, SaveFormat};
-use super::{InputArgs, EXIT_OK};
+use super::{Exit, InputArgs, Outcome};
 use crate::diagnostic::Style;
 use crate::model::SaveExtras;
 
@@ -14,12 +14,8 @@ pub struct Args {
 }
 
 /// `ipvsc convert`: the table the input describes, in the ipvsc language.
-pub fn run(args: Args, style: Style) -> i32 {
-    match super::load_clean(&args.file, &args.input, style) {
-        Ok(table) => {
-            print!("{}", render(&table, SaveFormat::Ipvs, SaveExtras::ALL));
-            EXIT_OK
-        }
-        Err(code) => code,
-    }
+pub fn run(args: Args, style: Style) -> Outcome {
+    let table = super::load_clean(&args.file, &args.input, style)?;
+    print!("{}", render(&table, SaveFormat::Ipvs, SaveExtras::ALL));
+    Ok(Exit::Ok)
 }

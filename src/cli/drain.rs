@@ -1,8 +1,8 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use super::apply::{lock_clean, save_state, transaction, EXIT_DRAIN_INTERRUPTED};
-use super::{EXIT_OK, EXIT_USAGE};
+use super::apply::{lock_clean, save_state, transaction};
+use super::{Error, Exit, Outcome};
 use crate::apply::{self, Options};
 use crate::kernel::netlink::NetlinkKernel;
 use crate::kernel::Kernel;
@@ -23,45 +23,34 @@ pub struct Args {
 
 /// `ipvsc drain`: finish the drains whose servers have no connections left or whose deadline
 /// passed, and list the others; `--wait` until all are finished.
-pub fn run(args: Args) -> i32 {
-    let mut kernel = match super::open_netlink() {
-        Ok(k) => k,
-        Err(code) => return code,
-    };
+pub fn run(args: Args) -> Outcome {
+    let mut kernel = super::open_netlink()?;
     if args.wait {
         return wait(&mut kernel);
     }
-    match finish(&mut kernel, true) {
-        Ok(left) if left.is_empty() => {
-            println!("Nothing is draining.");
-            EXIT_OK
-        }
-        Ok(left) => {
-            for d in &left {
-                println!("draining: {d}");
-            }
-            EXIT_OK
-        }
-        Err(code) => code,
+    let left = finish(&mut kernel, true)?;
+    if left.is_empty() {
+        println!("Nothing is draining.");
     }
+    for d in &left {
+        println!("draining: {d}");
+    }
+    Ok(Exit::Ok)
 }
 
 /// Under the lock: deletes the drained servers that are due, records the rest, and gives the
 /// drains still under way.
-fn finish(kernel: &mut NetlinkKernel, verbose: bool) -> Result<Vec<Draining>, i32> {
+fn finish(kernel: &mut NetlinkKernel, verbose: bool) -> Result<Vec<Draining>, Error> {
     let journal = lock_clean()?;
-    let recorded = journal.state().map_err(|e| {
-        eprintln!("ipvsc: cannot read the recorded drains: {e}");
-        EXIT_USAGE
-    })?;
+    let recorded = journal
+        .state()
+        .map_err(|e| Error::usage(format!("cannot read the recorded drains: {e}")))?;
     if recorded.drains.is_empty() {
         return Ok(Vec::new());
     }
-    let current = kernel.read().map_err(|e| super::kernel_failure(&e))?;
+    let current = kernel.read()?;
     let services: Vec<_> = recorded.drains.iter().map(|r| r.service).collect();
-    let loads = kernel
-        .loads(&services)
-        .map_err(|e| super::kernel_failure(&e))?;
+    let loads = kernel.loads(&services)?;
     let plan = plan::finish_drains(&current, &recorded, Some(&loads), state::now());
     for note in &plan.notes {
         eprintln!("note: {note}");
@@ -95,21 +84,18 @@ fn finish(kernel: &mut NetlinkKernel, verbose: bool) -> Result<Vec<Draining>, i3
 
 /// Waits until every recorded drain is finished, finishing each as it becomes due, with a
 /// progress line. SIGINT/SIGTERM stops the wait and leaves the drains recorded.
-pub fn wait(kernel: &mut NetlinkKernel) -> i32 {
+pub fn wait(kernel: &mut NetlinkKernel) -> Outcome {
     apply::catch_signals();
     let terminal = std::io::stderr().is_terminal();
     let mut last_print = None::<(Instant, usize)>;
     loop {
-        let left = match finish(kernel, false) {
-            Ok(left) => left,
-            Err(code) => return code,
-        };
+        let left = finish(kernel, false)?;
         if left.is_empty() {
             if terminal {
                 eprint!("\r\x1b[K");
             }
             println!("Drained: no server is draining any more.");
-            return EXIT_OK;
+            return Ok(Exit::Ok);
         }
         let status = progress(&left);
         let due = last_print
@@ -126,15 +112,14 @@ pub fn wait(kernel: &mut NetlinkKernel) -> i32 {
                 if terminal {
                     eprintln!();
                 }
-                eprintln!(
-                    "ipvsc: interrupted while waiting; the table is applied and {} server{} \
-                     stay{} at weight 0, recorded: run `ipvsc drain --wait` (or apply again) to \
-                     finish, or `ipvsc drain` to see them",
+                return Err(Error::DrainInterrupted(format!(
+                    "interrupted while waiting; the table is applied and {} server{} stay{} at \
+                     weight 0, recorded: run `ipvsc drain --wait` (or apply again) to finish, \
+                     or `ipvsc drain` to see them",
                     left.len(),
                     if left.len() == 1 { "" } else { "s" },
                     if left.len() == 1 { "s" } else { "" },
-                );
-                return EXIT_DRAIN_INTERRUPTED;
+                )));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -156,9 +141,10 @@ fn progress(left: &[Draining]) -> String {
 }
 
 /// The drains recorded, for `plan` and `overrides` (no lock: the file is replaced whole).
-pub fn recorded() -> Result<State, i32> {
+pub fn recorded() -> Result<State, Error> {
     crate::apply::StateDir::new().read_state().map_err(|e| {
-        eprintln!("ipvsc: cannot read the recorded drains and overrides: {e}");
-        EXIT_USAGE
+        Error::usage(format!(
+            "cannot read the recorded drains and overrides: {e}"
+        ))
     })
 }

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
+use super::{error, Error, Exit, Outcome};
 use crate::diagnostic::Style;
 use crate::source::{display_name, Sources};
 use crate::syntax;
@@ -19,21 +19,21 @@ pub struct Args {
 }
 
 /// `ipvsc fmt`: the canonical layout; syntax errors leave the file alone.
-pub fn run(args: Args, style: Style) -> i32 {
+pub fn run(args: Args, style: Style) -> Outcome {
     let mut sources = Sources::new();
-    let mut status = EXIT_OK;
+    let mut status = Exit::Ok;
     for path in &args.files {
         let id = match sources.read(path) {
             Ok(id) => id,
             Err(e) => {
-                eprintln!("ipvsc: cannot read {}: {e}", path.display());
-                status = status.max(EXIT_USAGE);
+                let e = Error::usage(format!("cannot read {}: {e}", path.display()));
+                status = status.max(error::report(&e));
                 continue;
             }
         };
         if let Some(d) = sources.encoding_error(id) {
             super::print_diagnostics(&[d], &sources, style);
-            status = status.max(EXIT_ERRORS);
+            status = status.max(Exit::Errors);
             continue;
         }
         let text = sources.get(id).text.clone();
@@ -42,13 +42,13 @@ pub fn run(args: Args, style: Style) -> i32 {
                 "ipvsc: {} is an ipvsadm script; `ipvsc convert` turns it into the ipvsc language",
                 display_name(path)
             );
-            status = status.max(EXIT_ERRORS);
+            status = status.max(Exit::Errors);
             continue;
         }
         let (tree, diagnostics) = syntax::parse(&text, id);
         if !diagnostics.is_empty() {
             super::print_diagnostics(&diagnostics, &sources, style);
-            status = status.max(EXIT_ERRORS);
+            status = status.max(Exit::Errors);
             continue;
         }
         let formatted = syntax::format::format(&text, &tree);
@@ -58,18 +58,18 @@ pub fn run(args: Args, style: Style) -> i32 {
                     "{}: not formatted (run `ipvsc fmt --write`)",
                     display_name(path)
                 );
-                status = status.max(EXIT_ERRORS);
+                status = status.max(Exit::Errors);
             }
         } else if args.write && path.as_os_str() != "-" {
             if *formatted != *text {
                 if let Err(e) = std::fs::write(path, &formatted) {
-                    eprintln!("ipvsc: cannot write {}: {e}", path.display());
-                    status = status.max(EXIT_USAGE);
+                    let e = Error::usage(format!("cannot write {}: {e}", path.display()));
+                    status = status.max(error::report(&e));
                 }
             }
         } else {
             print!("{formatted}");
         }
     }
-    status
+    Ok(status)
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use clap::ValueEnum;
 
-use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
+use super::{Error, Exit, Outcome};
 use crate::kernel::conns::{self, Connection};
 use crate::kernel::netlink::{ServiceStats, Unavailable};
 use crate::kernel::packet::{IpvsInfo, Stats};
@@ -56,35 +56,20 @@ pub struct Args {
 
 /// `ipvsc list`: what `ipvsadm -L -n` shows, with counters, rates, thresholds, timeouts and
 /// daemons on request, in ipvsadm's order; or the connection table (`ipvsadm -L -c -n`).
-pub fn run(args: Args) -> i32 {
-    let only = match super::zero::service_arg(&args.service) {
-        Ok(key) => key,
-        Err(code) => return code,
-    };
+pub fn run(args: Args) -> Outcome {
+    let only = super::zero::service_arg(&args.service)?;
     if args.connections {
         return list_connections(&args, only.as_ref());
     }
-    let mut kernel = match super::open_netlink() {
-        Ok(k) => k,
-        Err(code) => return code,
-    };
-    let read = (|| {
-        Ok((
-            kernel.info()?,
-            kernel.stats()?,
-            kernel.timeouts()?,
-            kernel.daemons()?,
-        ))
-    })();
-    let (info, mut services, timeouts, daemons) = match read {
-        Ok(r) => r,
-        Err(e) => return super::kernel_failure(&e),
-    };
+    let mut kernel = super::open_netlink()?;
+    let info = kernel.info()?;
+    let mut services = kernel.stats()?;
+    let timeouts = kernel.timeouts()?;
+    let daemons = kernel.daemons()?;
     if let Some(key) = only {
         services.retain(|s| s.service.key == key);
         if services.is_empty() {
-            eprintln!("ipvsc: no such service {key}");
-            return EXIT_ERRORS;
+            return Err(Error::Input(format!("no such service {key}")));
         }
     }
     if !args.nosort {
@@ -126,7 +111,7 @@ pub fn run(args: Args) -> i32 {
             }
         }
     }
-    EXIT_OK
+    Ok(Exit::Ok)
 }
 
 /// Services, and each service's servers, from the kernel's dump order into the order `ipvsadm
@@ -138,19 +123,17 @@ fn ipvsadm_order(services: &mut [ServiceStats]) {
     }
 }
 
-/// Says why the connection table cannot be read and gives the exit status: without the file,
-/// IPVS is not loaded.
-fn connections_unreadable(e: &std::io::Error) -> i32 {
+/// Why the connection table cannot be read: without the file, IPVS is not loaded.
+fn connections_unreadable(e: &std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
-        return super::unavailable(Unavailable::NotLoaded);
+        return Error::Unavailable(Unavailable::NotLoaded);
     }
-    eprintln!("ipvsc: cannot read {}: {e}", conns::PROC_PATH);
-    EXIT_USAGE
+    Error::usage(format!("cannot read {}: {e}", conns::PROC_PATH))
 }
 
 /// `list --connections`: the connection table as `ipvsadm -L -c -n` prints it, or as JSON, one
 /// entry at a time (the table may hold millions).
-fn list_connections(args: &Args, only: Option<&ServiceKey>) -> i32 {
+fn list_connections(args: &Args, only: Option<&ServiceKey>) -> Outcome {
     let wanted: Option<(String, SocketAddr)> = match only {
         None => None,
         Some(ServiceKey::Inet {
@@ -162,16 +145,15 @@ fn list_connections(args: &Args, only: Option<&ServiceKey>) -> i32 {
             SocketAddr::new(*addr, *port),
         )),
         Some(key @ ServiceKey::Fwmark { .. }) => {
-            eprintln!(
-                "ipvsc: the connection table does not say which firewall mark brought a connection: list the connections of {key} without it"
-            );
-            return EXIT_USAGE;
+            return Err(Error::usage(format!(
+                "the connection table does not say which firewall mark brought a connection: list the connections of {key} without it"
+            )));
         }
     };
     let path = Path::new(conns::PROC_PATH);
     // The file exists exactly while ip_vs is loaded; look before printing a header.
     if let Err(e) = std::fs::metadata(path) {
-        return connections_unreadable(&e);
+        return Err(connections_unreadable(&e));
     }
     let pe = args.persistent_conns || args.all;
     let json = args.format == ListFormat::Json;
@@ -207,19 +189,18 @@ fn list_connections(args: &Args, only: Option<&ServiceKey>) -> i32 {
     if let Err(e) = read {
         // Whatever was printed stays; the error says the rest is missing.
         let _ = out.flush();
-        return connections_unreadable(&e);
+        return Err(connections_unreadable(&e));
     }
     if json && written.is_ok() {
         written = out.write_all(if first { b"]\n}\n" } else { b"\n  ]\n}\n" });
     }
     match written.and_then(|()| out.flush()) {
-        Ok(()) => EXIT_OK,
+        Ok(()) => Ok(Exit::Ok),
         // A reader that stopped early (`| head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
-        Err(e) => {
-            eprintln!("ipvsc: cannot write the connection table: {e}");
-            EXIT_USAGE
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+        Err(e) => Err(Error::usage(format!(
+            "cannot write the connection table: {e}"
+        ))),
     }
 }
 

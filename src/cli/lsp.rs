@@ -1,4 +1,4 @@
-use super::{EXIT_ERRORS, EXIT_OK};
+use super::{Error, Exit, Outcome};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -9,12 +9,8 @@ pub struct Args {
 
 /// `ipvsc lsp`: serves one editor over standard input and output until it exits: status 0 after
 /// `shutdown` and `exit`, 1 after a protocol error or an `exit` without `shutdown`.
-pub fn run(_args: Args) -> i32 {
-    match crate::lsp::run_stdio() {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("ipvsc lsp: {e}");
-            EXIT_ERRORS
-        }
-    }
+pub fn run(_args: Args) -> Outcome {
+    crate::lsp::run_stdio()
+        .map(|()| Exit::Ok)
+        .map_err(|e| Error::Input(format!("lsp: {e}")))
 }

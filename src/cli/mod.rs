@@ -4,6 +4,7 @@ mod apply;
 mod check;
 mod convert;
 mod drain;
+mod error;
 mod fmt;
 mod list;
 mod lsp;
@@ -22,17 +23,11 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::compiler::{self, Compiled, Define, InputFormat, Options};
 use crate::diagnostic::{self, Diagnostic, Style};
-use crate::kernel::netlink::{NetlinkKernel, Unavailable};
-use crate::kernel::KernelError;
+use crate::kernel::netlink::NetlinkKernel;
 use crate::model::Table;
 use crate::source::Sources;
 
-/// Exit status: success.
-pub const EXIT_OK: i32 = 0;
-/// Exit status: the input has errors (or, for `fmt --check`, is not formatted).
-pub const EXIT_ERRORS: i32 = 1;
-/// Exit status: bad usage, or a file that cannot be read or written.
-pub const EXIT_USAGE: i32 = 2;
+pub use error::{Error, Exit, Outcome};
 
 /// How ipvsc behaves on a live director: the man page's closing section.
 const OPERATIONS: &str = "\
@@ -172,7 +167,12 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            }
+            .code();
         }
     };
     let style = Style {
@@ -185,7 +185,7 @@ pub fn main() -> i32 {
         },
         width: terminal_width(),
     };
-    match cli.command {
+    let outcome = match cli.command {
         Command::Check(args) => check::run(args, style),
         Command::Fmt(args) => fmt::run(args, style),
         Command::Convert(args) => convert::run(args, style),
@@ -206,18 +206,16 @@ pub fn main() -> i32 {
         Command::Clear => apply_one(crate::kernel::Op::Flush),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "ipvsc", &mut std::io::stdout());
-            EXIT_OK
+            Ok(Exit::Ok)
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            match man.render(&mut std::io::stdout()) {
-                Ok(()) => EXIT_OK,
-                Err(e) => {
-                    eprintln!("ipvsc: {e}");
-                    EXIT_USAGE
-                }
-            }
-        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|()| Exit::Ok)
+            .map_err(|e| Error::usage(e.to_string())),
+    };
+    match outcome {
+        Ok(exit) => exit.code(),
+        Err(e) => error::report(&e).code(),
     }
 }
 
@@ -228,45 +226,40 @@ fn terminal_width() -> usize {
         .unwrap_or(100)
 }
 
-/// Reads and compiles one file; `Err` carries the exit status after an I/O error, or after
-/// `--define` with an ipvsadm dump (which has no constants to set).
+/// Reads and compiles one file; an error after an I/O error, or after `--define` with an
+/// ipvsadm dump (which has no constants to set).
 pub(crate) fn load(
     sources: &mut Sources,
     path: &Path,
     options: impl Into<Options>,
-) -> Result<Compiled, i32> {
+) -> Result<Compiled, Error> {
     let options = options.into();
     sources.set_limit(options.max_input);
-    let id = match sources.read(path) {
-        Ok(id) => id,
-        Err(e) => {
-            eprintln!("ipvsc: cannot read {}: {e}", path.display());
-            return Err(EXIT_USAGE);
-        }
-    };
+    let id = sources
+        .read(path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
     let format = compiler::detect(&sources.get(id).text, options.format);
     if format == InputFormat::Ipvsadm && !options.defines.is_empty() {
-        eprintln!(
-            "ipvsc: --define sets constants of a .ipvs file, but {} is ipvsadm input, which has none",
+        return Err(Error::usage(format!(
+            "--define sets constants of a .ipvs file, but {} is ipvsadm input, which has none",
             sources.get(id).name
-        );
-        return Err(EXIT_USAGE);
+        )));
     }
     Ok(compiler::compile(sources, id, &options))
 }
 
 /// Reads and compiles one file into `sources`, prints its diagnostics, and gives the result
-/// when it has no errors; `Err` carries the exit status.
+/// when it has no errors.
 pub(crate) fn load_checked(
     sources: &mut Sources,
     path: &Path,
     options: impl Into<Options>,
     style: Style,
-) -> Result<Compiled, i32> {
+) -> Result<Compiled, Error> {
     let compiled = load(sources, path, options)?;
     print_diagnostics(&compiled.diagnostics, sources, style);
     if compiled.has_errors() {
-        return Err(EXIT_ERRORS);
+        return Err(Error::Reported(Exit::Errors));
     }
     Ok(compiled)
 }
@@ -276,58 +269,26 @@ pub(crate) fn load_clean(
     path: &Path,
     options: impl Into<Options>,
     style: Style,
-) -> Result<Table, i32> {
+) -> Result<Table, Error> {
     load_checked(&mut Sources::new(), path, options, style).map(|c| c.table)
 }
 
-/// Exit status: the kernel has no IPVS (the ip_vs module is not loaded and cannot be).
-pub const EXIT_NO_IPVS: i32 = 3;
-/// Exit status: not allowed to use IPVS (needs root or CAP_NET_ADMIN).
-pub const EXIT_NOT_PERMITTED: i32 = 4;
-
-/// The real kernel's IPVS, or the exit status after saying why it cannot be reached.
-pub(crate) fn open_netlink() -> Result<NetlinkKernel, i32> {
-    NetlinkKernel::open().map_err(|e| kernel_failure(&e))
+/// The real kernel's IPVS.
+pub(crate) fn open_netlink() -> Result<NetlinkKernel, Error> {
+    Ok(NetlinkKernel::open()?)
 }
 
 /// The real kernel as a [`Kernel`](crate::kernel::Kernel).
 #[cfg(feature = "test-hooks")]
-pub(crate) fn open_kernel() -> Result<Box<dyn crate::kernel::Kernel>, i32> {
+pub(crate) fn open_kernel() -> Result<Box<dyn crate::kernel::Kernel>, Error> {
     Ok(Box::new(open_netlink()?))
 }
 
 /// Performs one operation on the real kernel (`zero`, `clear`).
-pub(crate) fn apply_one(op: crate::kernel::Op) -> i32 {
+pub(crate) fn apply_one(op: crate::kernel::Op) -> Outcome {
     use crate::kernel::Kernel;
-    let mut kernel = match open_netlink() {
-        Ok(k) => k,
-        Err(code) => return code,
-    };
-    match kernel.apply(&op) {
-        Ok(()) => EXIT_OK,
-        Err(e) => kernel_failure(&e),
-    }
-}
-
-/// Says what went wrong with the kernel and gives the exit status: EXIT_NO_IPVS or
-/// EXIT_NOT_PERMITTED when IPVS cannot be used at all, EXIT_ERRORS for a refused operation.
-pub(crate) fn kernel_failure(e: &KernelError) -> i32 {
-    match Unavailable::of(e) {
-        Some(why) => unavailable(why),
-        None => {
-            eprintln!("ipvsc: {e}");
-            EXIT_ERRORS
-        }
-    }
-}
-
-/// Says why IPVS cannot be used and gives the exit status: EXIT_NO_IPVS or EXIT_NOT_PERMITTED.
-pub(crate) fn unavailable(why: Unavailable) -> i32 {
-    eprintln!("ipvsc: cannot use IPVS: {why}");
-    match why {
-        Unavailable::NotLoaded => EXIT_NO_IPVS,
-        Unavailable::NotPermitted => EXIT_NOT_PERMITTED,
-    }
+    open_netlink()?.apply(&op)?;
+    Ok(Exit::Ok)
 }
 
 /// Prints diagnostics to standard error.

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::{EXIT_OK, EXIT_USAGE};
+use super::{Error, Exit, Outcome};
 use crate::kernel::{Kernel, MemoryKernel, Op};
 
 #[derive(clap::Args)]
@@ -14,29 +14,16 @@ pub struct Args {
 
 /// Runs each operation and prints its result (`ok` or the errno's name), then `@@ table` and
 /// the final table as JSON: the two halves of the differential test print the same.
-pub fn run(args: Args) -> i32 {
-    let text = match crate::source::read_input(&args.file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("ipvsc: cannot read {}: {e}", args.file.display());
-            return EXIT_USAGE;
-        }
-    };
-    let ops: Vec<Op> = match crate::wire::ops_from_json(&text) {
-        Ok(ops) => ops,
-        Err(e) => {
-            eprintln!("ipvsc: {}: {e}", args.file.display());
-            return EXIT_USAGE;
-        }
-    };
+pub fn run(args: Args) -> Outcome {
+    let text = crate::source::read_input(&args.file)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", args.file.display())))?;
+    let ops: Vec<Op> = crate::wire::ops_from_json(&text)
+        .map_err(|e| Error::usage(format!("{}: {e}", args.file.display())))?;
     let mut kernel: Box<dyn Kernel> = if args.memory {
         Box::new(MemoryKernel::new())
     } else {
-        match super::open_kernel() {
-            Ok(k) => k,
-            Err(code) => return code,
-        }
+        super::open_kernel()?
     };
     print!("{}", crate::kernel::transcript(kernel.as_mut(), &ops));
-    EXIT_OK
+    Ok(Exit::Ok)
 }

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use super::apply::{lock_clean, save_state};
-use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
+use super::{Error, Exit, Outcome};
 use crate::kernel::netlink::NetlinkKernel;
 use crate::kernel::{Kernel, Op};
 use crate::model::{Drain, Server, ServerKey, ServiceKey, Table, MAX_WEIGHT};
@@ -58,20 +58,21 @@ pub struct ListArgs {
 }
 
 /// A server named on the command line: the service's words, then the server's.
-fn parse_target(words: &[String]) -> Result<(ServiceKey, String), i32> {
+fn parse_target(words: &[String]) -> Result<(ServiceKey, String), Error> {
     let (server, service) = words.split_last().expect("clap requires two words");
-    let service = service.join(" ").parse::<ServiceKey>().map_err(|e| {
-        eprintln!("ipvsc: {e}");
-        EXIT_USAGE
-    })?;
+    let service = service
+        .join(" ")
+        .parse::<ServiceKey>()
+        .map_err(|e| Error::usage(e.to_string()))?;
     Ok((service, server.clone()))
 }
 
 /// `10.0.0.2:80`, `[2001:db8::2]:80`, or an address alone when the service has one server at it.
-fn find_server(table: &Table, service: &ServiceKey, text: &str) -> Result<Server, i32> {
+fn find_server(table: &Table, service: &ServiceKey, text: &str) -> Result<Server, Error> {
     let Some(svc) = table.services.get(service) else {
-        eprintln!("ipvsc: the kernel has no service {service}; nothing was changed");
-        return Err(EXIT_ERRORS);
+        return Err(Error::Input(format!(
+            "the kernel has no service {service}; nothing was changed"
+        )));
     };
     let (addr, port) = match text.strip_prefix('[') {
         Some(rest) => match rest.split_once("]:") {
@@ -84,17 +85,13 @@ fn find_server(table: &Table, service: &ServiceKey, text: &str) -> Result<Server
         },
     };
     let Ok(addr) = addr.parse::<IpAddr>() else {
-        eprintln!(
-            "ipvsc: `{text}` is not a real server: write it like 10.0.0.2:8080 or [2001:db8::2]:80"
-        );
-        return Err(EXIT_USAGE);
+        return Err(Error::usage(format!(
+            "`{text}` is not a real server: write it like 10.0.0.2:8080 or [2001:db8::2]:80"
+        )));
     };
     let port = match port.map(str::parse::<u16>) {
         Some(Ok(p)) => Some(p),
-        Some(Err(_)) => {
-            eprintln!("ipvsc: `{text}` has no valid port");
-            return Err(EXIT_USAGE);
-        }
+        Some(Err(_)) => return Err(Error::usage(format!("`{text}` has no valid port"))),
         None => None,
     };
     let found: Vec<&Server> = svc
@@ -106,16 +103,18 @@ fn find_server(table: &Table, service: &ServiceKey, text: &str) -> Result<Server
         [one] => Ok(**one),
         [] => {
             let have: Vec<String> = svc.servers.keys().map(ServerKey::to_string).collect();
-            eprintln!(
-                "ipvsc: service {service} has no real server {text} (it has: {}); nothing was changed",
-                if have.is_empty() { "none".to_string() } else { have.join(", ") }
-            );
-            Err(EXIT_ERRORS)
+            Err(Error::Input(format!(
+                "service {service} has no real server {text} (it has: {}); nothing was changed",
+                if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(", ")
+                }
+            )))
         }
-        _ => {
-            eprintln!("ipvsc: service {service} has several servers at {addr}: give the port too");
-            Err(EXIT_USAGE)
-        }
+        _ => Err(Error::usage(format!(
+            "service {service} has several servers at {addr}: give the port too"
+        ))),
     }
 }
 
@@ -132,15 +131,14 @@ fn change(
     kernel: &mut NetlinkKernel,
     words: &[String],
     change: Change,
-) -> Result<(ServiceKey, Server), i32> {
+) -> Result<(ServiceKey, Server), Error> {
     let (service, server_text) = parse_target(words)?;
     let journal = lock_clean()?;
-    let table = kernel.read().map_err(|e| super::kernel_failure(&e))?;
+    let table = kernel.read()?;
     let server = find_server(&table, &service, &server_text)?;
-    let before = journal.state().map_err(|e| {
-        eprintln!("ipvsc: cannot read the recorded overrides: {e}");
-        EXIT_USAGE
-    })?;
+    let before = journal
+        .state()
+        .map_err(|e| Error::usage(format!("cannot read the recorded overrides: {e}")))?;
     let mut after = before.clone();
     let existing = after
         .overrides
@@ -182,7 +180,7 @@ fn change(
     if new != server {
         if let Err(e) = kernel.apply(&Op::EditServer(service, new)) {
             let _ = save_state(&journal, &before);
-            return Err(super::kernel_failure(&e));
+            return Err(e.into());
         }
     }
     println!(
@@ -201,21 +199,14 @@ fn change(
     Ok((service, new))
 }
 
-fn open() -> Result<NetlinkKernel, i32> {
-    super::open_netlink()
-}
-
 /// `ipvsc disable SERVICE SERVER [--drain[=DURATION]]`
-pub fn disable(args: DisableArgs) -> i32 {
-    let run = || -> Result<i32, i32> {
-        let mut kernel = open()?;
-        let (service, server) = change(&mut kernel, &args.target.words, Change::Set(0))?;
-        match args.drain.and_then(Drain::deadline) {
-            None => Ok(EXIT_OK),
-            Some(secs) => wait_idle(&mut kernel, service, server.key, secs),
-        }
-    };
-    run().unwrap_or_else(|code| code)
+pub fn disable(args: DisableArgs) -> Outcome {
+    let mut kernel = super::open_netlink()?;
+    let (service, server) = change(&mut kernel, &args.target.words, Change::Set(0))?;
+    match args.drain.and_then(Drain::deadline) {
+        None => Ok(Exit::Ok),
+        Some(secs) => wait_idle(&mut kernel, service, server.key, secs),
+    }
 }
 
 /// Waits until the server has no connections left, at most `secs`.
@@ -224,59 +215,49 @@ fn wait_idle(
     service: ServiceKey,
     server: ServerKey,
     secs: u32,
-) -> Result<i32, i32> {
+) -> Outcome {
     crate::apply::catch_signals();
     let start = Instant::now();
     let limit = Duration::from_secs(secs.into());
     loop {
-        let loads = kernel
-            .loads(&[service])
-            .map_err(|e| super::kernel_failure(&e))?;
+        let loads = kernel.loads(&[service])?;
         let left = loads.get(&(service, server)).map_or(0, |l| l.left());
         if left == 0 {
             println!("server {server} of service {service} has no connections left");
-            return Ok(EXIT_OK);
+            return Ok(Exit::Ok);
         }
         if start.elapsed() >= limit || crate::apply::interrupted() {
-            eprintln!(
-                "ipvsc: server {server} of service {service} still has {left} connection{} after {}; it stays disabled",
+            return Err(Error::Input(format!(
+                "server {server} of service {service} still has {left} connection{} after {}; it stays disabled",
                 if left == 1 { "" } else { "s" },
                 duration(start.elapsed().as_secs())
-            );
-            return Ok(EXIT_ERRORS);
+            )));
         }
         std::thread::sleep(Duration::from_millis(500));
     }
 }
 
 /// `ipvsc enable SERVICE SERVER`
-pub fn enable(target: Target) -> i32 {
-    let run = || -> Result<i32, i32> {
-        let mut kernel = open()?;
-        change(&mut kernel, &target.words, Change::Clear)?;
-        Ok(EXIT_OK)
-    };
-    run().unwrap_or_else(|code| code)
+pub fn enable(target: Target) -> Outcome {
+    let mut kernel = super::open_netlink()?;
+    change(&mut kernel, &target.words, Change::Clear)?;
+    Ok(Exit::Ok)
 }
 
 /// `ipvsc weight SERVICE SERVER N`
-pub fn weight(args: WeightArgs) -> i32 {
-    let run = || -> Result<i32, i32> {
-        let (weight, target) = args.words.split_last().expect("clap requires three words");
-        let weight = match weight.parse::<u32>() {
-            Ok(w) if w <= MAX_WEIGHT => w,
-            _ => {
-                eprintln!(
-                    "ipvsc: `{weight}` is not a weight: write a number from 0 to {MAX_WEIGHT}"
-                );
-                return Err(EXIT_USAGE);
-            }
-        };
-        let mut kernel = open()?;
-        change(&mut kernel, target, Change::Set(weight))?;
-        Ok(EXIT_OK)
+pub fn weight(args: WeightArgs) -> Outcome {
+    let (weight, target) = args.words.split_last().expect("clap requires three words");
+    let weight = match weight.parse::<u32>() {
+        Ok(w) if w <= MAX_WEIGHT => w,
+        _ => {
+            return Err(Error::usage(format!(
+                "`{weight}` is not a weight: write a number from 0 to {MAX_WEIGHT}"
+            )))
+        }
     };
-    run().unwrap_or_else(|code| code)
+    let mut kernel = super::open_netlink()?;
+    change(&mut kernel, target, Change::Set(weight))?;
+    Ok(Exit::Ok)
 }
 
 #[derive(Serialize)]
@@ -286,11 +267,8 @@ struct Listing {
 }
 
 /// `ipvsc overrides`: what operators set at runtime, that applies keep.
-pub fn list(args: ListArgs) -> i32 {
-    let recorded = match super::drain::recorded() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+pub fn list(args: ListArgs) -> Outcome {
+    let recorded = super::drain::recorded()?;
     match args.format {
         Format::Json => {
             let listing = Listing {
@@ -317,7 +295,7 @@ pub fn list(args: ListArgs) -> i32 {
             }
         }
     }
-    EXIT_OK
+    Ok(Exit::Ok)
 }
 
 #[cfg(test)]
@@ -329,6 +307,10 @@ mod tests {
             "service tcp 10.0.0.1:80 { forward nat; server 10.0.0.2:8080; server 10.0.0.2:8081; server 10.0.0.3:8080 }\n\
              service tcp [2001:db8::1]:80 { server 2001:db8::2 }\n",
         )
+    }
+
+    fn exit<T>(r: Result<T, Error>) -> Exit {
+        r.err().expect("an error").exit()
     }
 
     fn words(text: &str) -> Vec<String> {
@@ -345,7 +327,7 @@ mod tests {
             8081
         );
         // Two servers at that address: the port is needed.
-        assert_eq!(find_server(&t, &svc, "10.0.0.2"), Err(EXIT_USAGE));
+        assert_eq!(exit(find_server(&t, &svc, "10.0.0.2")), Exit::Usage);
         let (v6, server) = parse_target(&words("tcp [2001:db8::1]:80 [2001:db8::2]:80")).unwrap();
         assert_eq!(find_server(&t, &v6, &server).unwrap().key.port, 80);
         assert!(find_server(&t, &v6, "2001:db8::2").is_ok());
@@ -355,13 +337,13 @@ mod tests {
     fn unknown_services_and_servers_are_errors() {
         let t = table();
         let (svc, _) = parse_target(&words("tcp 10.0.0.9:80 10.0.0.2")).unwrap();
-        assert_eq!(find_server(&t, &svc, "10.0.0.2"), Err(EXIT_ERRORS));
+        assert_eq!(exit(find_server(&t, &svc, "10.0.0.2")), Exit::Errors);
         let (svc, _) = parse_target(&words("tcp 10.0.0.1:80 x")).unwrap();
-        assert_eq!(find_server(&t, &svc, "10.0.0.4:8080"), Err(EXIT_ERRORS));
-        assert_eq!(find_server(&t, &svc, "nonsense"), Err(EXIT_USAGE));
+        assert_eq!(exit(find_server(&t, &svc, "10.0.0.4:8080")), Exit::Errors);
+        assert_eq!(exit(find_server(&t, &svc, "nonsense")), Exit::Usage);
         assert_eq!(
-            parse_target(&words("tcp 10.0.0.1 10.0.0.2")),
-            Err(EXIT_USAGE)
+            exit(parse_target(&words("tcp 10.0.0.1 10.0.0.2"))),
+            Exit::Usage
         );
     }
 }

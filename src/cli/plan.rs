@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{InputArgs, EXIT_OK};
+use super::{Error, Exit, InputArgs, Outcome};
 use crate::compiler::{Compiled, InputFormat};
 use crate::diagnostic::Style;
 use crate::kernel::Kernel;
@@ -12,7 +12,6 @@ use crate::plan::{self, Live, Plan, Scope};
 use crate::source::Sources;
 
 /// Exit status of `plan --detailed-exitcode` when there are changes.
-pub const EXIT_CHANGES: i32 = 2;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -44,21 +43,15 @@ pub struct Args {
 }
 
 /// `ipvsc plan`: what `apply` would do, as a reviewer reads it.
-pub fn run(args: Args, style: Style) -> i32 {
+pub fn run(args: Args, style: Style) -> Outcome {
     let mut sources = Sources::new();
-    let mut desired = match super::load_checked(&mut sources, &args.file, &args.input, style) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let mut desired = super::load_checked(&mut sources, &args.file, &args.input, style)?;
     args.drain.apply_to(&mut desired.policy);
     let plan = match args.from.as_deref() {
         // A saved table has no connections and no recorded drains: every leaving server that
         // drains is shown draining.
         Some(from) => {
-            let current = match saved_table(from, style) {
-                Ok(t) => t,
-                Err(code) => return code,
-            };
+            let current = saved_table(from, style)?;
             let live = Live {
                 policy: &desired.policy,
                 loads: None,
@@ -67,28 +60,25 @@ pub fn run(args: Args, style: Style) -> i32 {
             };
             plan::plan_live(&desired.table, &desired.map, &current, args.scope, &live)
         }
-        None => match live_plan(&desired, args.scope) {
-            Ok(plan) => plan,
-            Err(code) => return code,
-        },
+        None => live_plan(&desired, args.scope)?,
     };
     match args.format {
         PlanFormat::Text => print!("{}", plan::render(&plan, &sources)),
         PlanFormat::Json => print!("{}", plan::render_json(&plan, &sources)),
     }
-    exit_status(&plan, args.detailed_exitcode)
+    Ok(exit_status(&plan, args.detailed_exitcode))
 }
 
-fn exit_status(plan: &Plan, detailed: bool) -> i32 {
+fn exit_status(plan: &Plan, detailed: bool) -> Exit {
     if detailed && !plan.is_empty() {
-        EXIT_CHANGES
+        Exit::Changes
     } else {
-        EXIT_OK
+        Exit::Ok
     }
 }
 
 /// The table to compare with: a dump, or nothing.
-fn saved_table(from: &str, style: Style) -> Result<Table, i32> {
+fn saved_table(from: &str, style: Style) -> Result<Table, Error> {
     match from {
         "empty" => Ok(crate::kernel::MemoryKernel::new()
             .read()
@@ -99,14 +89,12 @@ fn saved_table(from: &str, style: Style) -> Result<Table, i32> {
 
 /// The plan against the kernel, with its servers' connections and the recorded drains and
 /// overrides.
-fn live_plan(desired: &Compiled, scope: Scope) -> Result<Plan, i32> {
+fn live_plan(desired: &Compiled, scope: Scope) -> Result<Plan, Error> {
     let mut kernel = super::open_netlink()?;
-    let current = kernel.read().map_err(|e| super::kernel_failure(&e))?;
+    let current = kernel.read()?;
     let recorded = super::drain::recorded()?;
     let leaving = plan::leaving(&desired.table, &current, &recorded);
-    let loads = kernel
-        .loads(&leaving)
-        .map_err(|e| super::kernel_failure(&e))?;
+    let loads = kernel.loads(&leaving)?;
     let live = Live {
         policy: &desired.policy,
         loads: Some(&loads),

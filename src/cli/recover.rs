@@ -1,4 +1,4 @@
-use super::{EXIT_OK, EXIT_USAGE};
+use super::{Error, Exit, Outcome};
 use crate::apply::{self, Options};
 use crate::kernel::Kernel;
 use crate::plan::{self, Scope};
@@ -6,23 +6,16 @@ use crate::source::SourceMap;
 
 /// `ipvsc recover`: after an apply was killed (SIGKILL, power loss), put back the table it
 /// found, from its journal. The journal stays until that succeeds.
-pub fn run() -> i32 {
-    let mut kernel = match super::open_netlink() {
-        Ok(k) => k,
-        Err(code) => return code,
-    };
-    let (journal, entry) = match super::apply::lock() {
-        Ok((journal, Some(entry))) => (journal, entry),
-        Ok((_, None)) => {
+pub fn run() -> Outcome {
+    let mut kernel = super::open_netlink()?;
+    let (journal, entry) = match super::apply::lock()? {
+        (journal, Some(entry)) => (journal, entry),
+        (_, None) => {
             println!("Nothing to recover: no apply was interrupted.");
-            return EXIT_OK;
+            return Ok(Exit::Ok);
         }
-        Err(code) => return code,
     };
-    let current = match kernel.read() {
-        Ok(t) => t,
-        Err(e) => return super::kernel_failure(&e),
-    };
+    let current = kernel.read()?;
     println!(
         "Recovering from an interrupted apply of {} (pid {}): restoring the table it found.",
         entry.source, entry.pid
@@ -38,21 +31,23 @@ pub fn run() -> i32 {
         &mut |_, _| {},
     ) {
         Ok(n) => {
-            if let Err(e) = journal.end() {
-                eprintln!("ipvsc: recovered, but cannot remove the journal: {e}");
-                return EXIT_USAGE;
-            }
+            journal.end().map_err(|e| {
+                Error::usage(format!("recovered, but cannot remove the journal: {e}"))
+            })?;
             println!(
                 "Recovered: {n} kernel operations; the table is as the interrupted apply found it."
             );
-            EXIT_OK
+            Ok(Exit::Ok)
         }
         Err(failed) => {
             super::apply::say_stopped(&failed.stopped, plan.op_count());
             eprintln!(
                 "ipvsc: recovery did not finish; the journal stays, run `ipvsc recover` again"
             );
-            super::apply::rollback_outcome(&failed, super::apply::EXIT_REFUSED)
+            Err(Error::Reported(super::apply::rollback_outcome(
+                &failed,
+                Exit::Refused,
+            )))
         }
     }
 }

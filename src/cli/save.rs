@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{InputArgs, EXIT_OK};
+use super::{Exit, InputArgs, Outcome};
 use crate::diagnostic::Style;
 use crate::kernel::host_defaults::host_defaults;
 use crate::kernel::memory::SYSCTL_DEFAULTS;
@@ -60,7 +60,7 @@ pub fn render(table: &Table, format: SaveFormat, extras: SaveExtras) -> String {
 }
 
 /// `ipvsc save [FILE]`: the table FILE describes, or the kernel's.
-pub fn run(args: Args, style: Style) -> i32 {
+pub fn run(args: Args, style: Style) -> Outcome {
     let extras = if args.strict {
         SaveExtras::NONE
     } else {
@@ -69,27 +69,17 @@ pub fn run(args: Args, style: Style) -> i32 {
     let Some(file) = &args.file else {
         return save_kernel(args.format, extras);
     };
-    match super::load_clean(file, &args.input, style) {
-        Ok(table) => {
-            print!("{}", render(&table, args.format, extras));
-            EXIT_OK
-        }
-        Err(code) => code,
-    }
+    let table = super::load_clean(file, &args.input, style)?;
+    print!("{}", render(&table, args.format, extras));
+    Ok(Exit::Ok)
 }
 
 /// The kernel's table. As ipvsadm prints it, in ipvsadm's order (which depends on the kernel's
 /// dump order); as .ipvs, what recreates it on an empty kernel, leaving out what is at the
 /// kernel's defaults.
-fn save_kernel(format: SaveFormat, extras: SaveExtras) -> i32 {
-    let mut kernel = match super::open_netlink() {
-        Ok(k) => k,
-        Err(code) => return code,
-    };
-    let (table, order) = match kernel.read_with_order() {
-        Ok(read) => read,
-        Err(e) => return super::kernel_failure(&e),
-    };
+fn save_kernel(format: SaveFormat, extras: SaveExtras) -> Outcome {
+    let mut kernel = super::open_netlink()?;
+    let (table, order) = kernel.read_with_order()?;
     let text = match format {
         SaveFormat::Ipvsadm => {
             let declared = without_defaults(table.clone(), &host_defaults());
@@ -104,7 +94,7 @@ fn save_kernel(format: SaveFormat, extras: SaveExtras) -> i32 {
         SaveFormat::Json => render(&table, format, extras),
     };
     print!("{text}");
-    EXIT_OK
+    Ok(Exit::Ok)
 }
 
 /// The table less the timeouts and sysctls that a fresh kernel has anyway: the fixed defaults,

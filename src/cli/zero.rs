@@ -1,4 +1,4 @@
-use super::EXIT_USAGE;
+use super::{Error, Outcome};
 use crate::kernel::Op;
 use crate::model::ServiceKey;
 
@@ -9,16 +9,13 @@ pub struct Args {
 }
 
 /// `ipvsc zero [SERVICE]`: reset counters and rates (`ipvsadm -Z`).
-pub fn run(args: Args) -> i32 {
-    match service_arg(&args.service) {
-        Ok(service) => super::apply_one(Op::Zero(service)),
-        Err(code) => code,
-    }
+pub fn run(args: Args) -> Outcome {
+    super::apply_one(Op::Zero(service_arg(&args.service)?))
 }
 
 /// The optional SERVICE words of `zero` and `list` (`tcp 10.0.0.1:80`, `fwmark 1 ipv6`); `Err`
 /// carries the exit status after saying what is wrong.
-pub(super) fn service_arg(words: &[String]) -> Result<Option<ServiceKey>, i32> {
+pub(super) fn service_arg(words: &[String]) -> Result<Option<ServiceKey>, Error> {
     if words.is_empty() {
         return Ok(None);
     }
@@ -26,8 +23,5 @@ pub(super) fn service_arg(words: &[String]) -> Result<Option<ServiceKey>, i32> {
         .join(" ")
         .parse::<ServiceKey>()
         .map(Some)
-        .map_err(|e| {
-            eprintln!("ipvsc: {e}");
-            EXIT_USAGE
-        })
+        .map_err(|e| Error::usage(e.to_string()))
 }
