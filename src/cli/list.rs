@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
 use crate::kernel::conns::{self, Connection};
-use crate::kernel::netlink::{ServiceStats, Unavailable};
+use crate::kernel::netlink::ServiceStats;
 use crate::kernel::packet::{IpvsInfo, ServerCounters, Stats};
+use crate::kernel::Unavailable;
 use crate::model::Timeouts;
 use crate::model::{
     language, sort_servers, sort_services, Daemon, Forward, Server, Service, ServiceKey,

@@ -22,8 +22,8 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::compiler::{self, Compiled, Define, InputFormat, Options};
 use crate::diagnostic::{self, Diagnostic, Style};
-use crate::kernel::netlink::{NetlinkKernel, Unavailable};
-use crate::kernel::KernelError;
+use crate::kernel::netlink::{self, NetlinkKernel};
+use crate::kernel::{KernelError, Unavailable};
 use crate::model::Table;
 use crate::source::Sources;
 
@@ -285,9 +285,37 @@ pub const EXIT_NO_IPVS: i32 = 3;
 /// Exit status: not allowed to use IPVS (needs root or CAP_NET_ADMIN).
 pub const EXIT_NOT_PERMITTED: i32 = 4;
 
+/// The environment variable naming a directory where every netlink datagram sent and received
+/// is written (`0001-send.bin`, `0002-recv.bin`, ...); unset or empty, nothing is written. How
+/// the fixtures of `src/kernel/packet/captures/` were made.
+const CAPTURE_ENV: &str = "IPVSC_CAPTURE";
+
 /// The real kernel's IPVS, or the exit status after saying why it cannot be reached.
 pub(crate) fn open_netlink() -> Result<NetlinkKernel, i32> {
-    NetlinkKernel::open().map_err(|e| kernel_failure(&e))
+    let options = netlink::Options {
+        capture: std::env::var_os(CAPTURE_ENV)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from),
+        #[cfg(feature = "test-hooks")]
+        fault: test_fault()?,
+        ..netlink::Options::default()
+    };
+    NetlinkKernel::open(options).map_err(|e| kernel_failure(&e))
+}
+
+/// The fault `IPVSC_TEST_FAULT=KIND:N` names, for the kernel tests of the applier (see
+/// `kernel::fault`); only in builds with the `test-hooks` feature.
+#[cfg(feature = "test-hooks")]
+fn test_fault() -> Result<Option<crate::kernel::fault::Fault>, i32> {
+    const FAULT_ENV: &str = "IPVSC_TEST_FAULT";
+    match std::env::var(FAULT_ENV) {
+        Err(_) => Ok(None),
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => crate::kernel::fault::parse(&v).map(Some).map_err(|why| {
+            eprintln!("ipvsc: cannot read {FAULT_ENV}={v}: {why}");
+            EXIT_ERRORS
+        }),
+    }
 }
 
 /// The real kernel as a [`Kernel`](crate::kernel::Kernel).

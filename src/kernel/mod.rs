@@ -1,17 +1,24 @@
 //! The kernel's IPVS table behind one trait, with two implementations: generic netlink to the
 //! real kernel, and an in-memory model of the kernel's rules (proven faithful by the VM tests).
 
+mod capture;
 pub mod conns;
 pub mod error;
+#[cfg(test)]
+mod fake;
 #[cfg(feature = "test-hooks")]
-mod fault;
+pub mod fault;
 pub mod host_defaults;
 pub mod memory;
 pub mod netlink;
 pub mod op;
 pub mod packet;
+mod session;
+mod socket;
+pub mod sysctl;
+mod transport;
 
-pub use error::KernelError;
+pub use error::{KernelError, Unavailable};
 pub use memory::MemoryKernel;
 pub use op::Op;
 
