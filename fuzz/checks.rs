@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use ipvsc::compiler::{self, Compiled, InputFormat};
 use ipvsc::diagnostic::{self, Style};
-use ipvsc::kernel::netlink::{lean_dest, lean_service};
 use ipvsc::kernel::packet;
+use ipvsc::kernel::packet::{lean_dest, lean_service};
 use ipvsc::model::{self, Family, SaveExtras, Table};
 use ipvsc::source::{FileId, SourceFile, Sources};
 use ipvsc::syntax;

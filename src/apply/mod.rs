@@ -120,7 +120,7 @@ pub fn execute(
                 Ok(()) => succeeded[done + i] = true,
                 Err(error) if stopped.is_none() => {
                     let index = done + i;
-                    stopped = Some(if error.unknown {
+                    stopped = Some(if error.outcome_unknown() {
                         Stopped::Unknown { index, error }
                     } else {
                         Stopped::Refused { index, error }
@@ -132,11 +132,11 @@ pub fn execute(
         if let (Some(k), None) = (injected, &stopped) {
             stopped = Some(Stopped::Refused {
                 index: k,
-                error: KernelError::new(
-                    libc::EIO,
-                    ops[k].to_string(),
-                    "failure injected for a test",
-                ),
+                error: KernelError::Refused {
+                    errno: libc::EIO,
+                    doing: ops[k].to_string(),
+                    reason: "failure injected for a test".into(),
+                },
             });
         }
         done = end;
@@ -172,11 +172,11 @@ pub fn execute(
             Err(error) => {
                 stopped = Some(Stopped::Unknown {
                     index: total.saturating_sub(1),
-                    error: KernelError::outcome_unknown(
-                        error.errno,
-                        "read the table back after the changes",
-                        error.reason,
-                    ),
+                    error: KernelError::OutcomeUnknown {
+                        errno: error.errno(),
+                        doing: "read the table back after the changes".into(),
+                        reason: error.reason().into(),
+                    },
                 })
             }
         }
@@ -367,7 +367,7 @@ mod tests {
         let Stopped::Refused { index, error } = failed.stopped else {
             panic!()
         };
-        assert_eq!(error.errno, libc::EINVAL);
+        assert_eq!(error.errno(), Some(libc::EINVAL));
         assert!(index < p.op_count() - 1, "the refused op is not the last");
         assert_eq!(k.read().unwrap(), before);
     }
@@ -403,7 +403,11 @@ mod tests {
     impl Kernel for Faulty {
         fn read(&mut self) -> Result<Table, KernelError> {
             if self.unreadable {
-                return Err(KernelError::new(libc::EIO, "read the table", "no"));
+                return Err(KernelError::Transport {
+                    errno: Some(libc::EIO),
+                    doing: "read the table".into(),
+                    reason: "no".into(),
+                });
             }
             self.reads.0 += 1;
             self.inner.read()
@@ -414,7 +418,11 @@ mod tests {
             keys: &[crate::model::ServiceKey],
         ) -> Result<Table, KernelError> {
             if self.unreadable {
-                return Err(KernelError::new(libc::EIO, "read the table", "no"));
+                return Err(KernelError::Transport {
+                    errno: Some(libc::EIO),
+                    doing: "read the table".into(),
+                    reason: "no".into(),
+                });
             }
             self.reads.1 += 1;
             self.inner.read_services(keys)
@@ -428,11 +436,11 @@ mod tests {
             }
             self.inner.apply(op)?;
             if self.lose_ack_of == Some(n) {
-                return Err(KernelError::outcome_unknown(
-                    libc::ENOBUFS,
-                    op.to_string(),
-                    "lost",
-                ));
+                return Err(KernelError::OutcomeUnknown {
+                    errno: Some(libc::ENOBUFS),
+                    doing: op.to_string(),
+                    reason: "lost".into(),
+                });
             }
             Ok(())
         }

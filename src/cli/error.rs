@@ -4,8 +4,7 @@
 
 use std::fmt;
 
-use crate::kernel::netlink::Unavailable;
-use crate::kernel::KernelError;
+use crate::kernel::{KernelError, Unavailable};
 
 /// The exit statuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

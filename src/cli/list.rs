@@ -7,8 +7,9 @@ use clap::ValueEnum;
 
 use super::{Error, Exit, Outcome};
 use crate::kernel::conns::{self, Connection};
-use crate::kernel::netlink::{ServiceStats, Unavailable};
+use crate::kernel::netlink::ServiceStats;
 use crate::kernel::packet::{IpvsInfo, Stats};
+use crate::kernel::Unavailable;
 use crate::model::Timeouts;
 use crate::model::{language, sort_servers, sort_services, Daemon, Forward, Service, ServiceKey};
 use crate::wire::{ConnectionDoc, ListingDoc, ServiceListing, CONNECTIONS_VERSION};

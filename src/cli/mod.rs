@@ -23,7 +23,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::compiler::{self, Compiled, Define, InputFormat, Options};
 use crate::diagnostic::{self, Diagnostic, Style};
-use crate::kernel::netlink::NetlinkKernel;
+use crate::kernel::netlink::{self, NetlinkKernel};
 use crate::model::Table;
 use crate::source::Sources;
 
@@ -273,9 +273,36 @@ pub(crate) fn load_clean(
     load_checked(&mut Sources::new(), path, options, style).map(|c| c.table)
 }
 
-/// The real kernel's IPVS.
+/// The environment variable naming a directory where every netlink datagram sent and received
+/// is written (`0001-send.bin`, `0002-recv.bin`, ...); unset or empty, nothing is written. How
+/// the fixtures of `src/kernel/packet/captures/` were made.
+const CAPTURE_ENV: &str = "IPVSC_CAPTURE";
+
+/// The real kernel's IPVS, with the options the environment sets.
 pub(crate) fn open_netlink() -> Result<NetlinkKernel, Error> {
-    Ok(NetlinkKernel::open()?)
+    let options = netlink::Options {
+        capture: std::env::var_os(CAPTURE_ENV)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from),
+        #[cfg(feature = "test-hooks")]
+        fault: test_fault()?,
+        ..netlink::Options::default()
+    };
+    Ok(NetlinkKernel::open(options)?)
+}
+
+/// The fault `IPVSC_TEST_FAULT=KIND:N` names, for the kernel tests of the applier (see
+/// `kernel::fault`); only in builds with the `test-hooks` feature.
+#[cfg(feature = "test-hooks")]
+fn test_fault() -> Result<Option<crate::kernel::fault::Fault>, Error> {
+    const FAULT_ENV: &str = "IPVSC_TEST_FAULT";
+    match std::env::var(FAULT_ENV) {
+        Err(_) => Ok(None),
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => crate::kernel::fault::parse(&v)
+            .map(Some)
+            .map_err(|why| Error::Input(format!("cannot read {FAULT_ENV}={v}: {why}"))),
+    }
 }
 
 /// The real kernel as a [`Kernel`](crate::kernel::Kernel).

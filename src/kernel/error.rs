@@ -1,67 +1,186 @@
 use std::fmt;
 
-/// A refusal from the kernel (or the in-memory model of it), with the errno it gave.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KernelError {
-    /// The positive errno (EEXIST, ESRCH, ...), 0 where there is none.
-    pub errno: i32,
-    /// What was being done: "add server 10.0.0.2:80 to service tcp 10.0.0.1:80".
-    pub doing: String,
-    /// Why, in words: the meaning of the errno for IPVS, or the kernel's extended-ack text.
-    pub reason: String,
-    /// Whether the kernel may have done it all the same: the socket failed or the answer was
-    /// lost or unreadable, so only reading the table again tells.
-    pub unknown: bool,
+/// What went wrong in the kernel layer, as data: each variant says what happened, and only
+/// [`KernelError::Refused`] reads "the kernel refused to …".
+///
+/// Every variant carries `doing`, what was being done ("add server 10.0.0.2:80 to service tcp
+/// 10.0.0.1:80", "list the virtual services", "read /proc/net/ip_vs_conn"), and `reason`, why
+/// it failed, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    /// The kernel (or the in-memory model of it) answered with an errno: it did not do it.
+    #[error("the kernel refused to {doing}: {reason}")]
+    Refused {
+        /// The positive errno (EEXIST, ESRCH, ...).
+        errno: i32,
+        doing: String,
+        /// The meaning of the errno for IPVS, and the kernel's extended-ack text if it sent one.
+        reason: String,
+    },
+    /// The request went out, but its answer was lost or unreadable (the socket failed part
+    /// way, the replies overflowed the receive buffer): the kernel may have done it all the
+    /// same, and only reading the table again tells.
+    #[error("cannot tell whether the kernel did {doing}: {reason}")]
+    OutcomeUnknown {
+        errno: Option<i32>,
+        doing: String,
+        reason: String,
+    },
+    /// Talking to the kernel failed before anything could change: the netlink socket would
+    /// not open, a read's send or receive failed, its reply could not be decoded, or a dump
+    /// never came back consistent.
+    #[error("cannot {doing}: {reason}")]
+    Transport {
+        errno: Option<i32>,
+        doing: String,
+        reason: String,
+    },
+    /// The kernel has no IPVS (the `ip_vs` module is not loaded and cannot be).
+    #[error("cannot {doing}: {reason}")]
+    Unsupported { doing: String, reason: String },
+    /// Not allowed: EPERM from netlink, or EACCES/EPERM from a file under `/proc`. Every IPVS
+    /// command, reads included, needs CAP_NET_ADMIN.
+    #[error("not permitted to {doing}: {reason}")]
+    NotPermitted {
+        /// EPERM or EACCES.
+        errno: i32,
+        doing: String,
+        reason: String,
+    },
+    /// A file could not be read or written: a file under `/proc`, the capture directory.
+    #[error("cannot {doing}: {reason}")]
+    Io {
+        errno: Option<i32>,
+        doing: String,
+        reason: String,
+    },
 }
 
 impl KernelError {
-    pub fn new(errno: i32, doing: impl Into<String>, reason: impl Into<String>) -> KernelError {
-        KernelError {
-            errno,
-            doing: doing.into(),
-            reason: reason.into(),
-            unknown: false,
-        }
-    }
-
-    /// A request whose outcome is not known (see [`KernelError::unknown`]).
-    pub fn outcome_unknown(
-        errno: i32,
-        doing: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> KernelError {
-        KernelError {
-            unknown: true,
-            ..KernelError::new(errno, doing, reason)
-        }
-    }
-
-    /// The refusal of `op` with `errno`, explained the way ipvsadm users need it.
+    /// The refusal of `op` with `errno`, explained the way ipvsadm users need it (EPERM and
+    /// EACCES say the operation is not permitted).
     pub fn refused(op: &super::Op, errno: i32) -> KernelError {
-        KernelError::new(errno, op.to_string(), explain(op, errno))
+        KernelError::refusal(errno, op.to_string(), explain(op, errno))
     }
 
-    /// The errno's name, for messages and tests: "EEXIST".
+    /// An answer of `errno` to `doing`: [`KernelError::NotPermitted`] for EPERM and EACCES,
+    /// [`KernelError::Refused`] for any other.
+    pub fn refusal(errno: i32, doing: impl Into<String>, reason: impl Into<String>) -> KernelError {
+        let (doing, reason) = (doing.into(), reason.into());
+        match errno {
+            libc::EPERM | libc::EACCES => KernelError::NotPermitted {
+                errno,
+                doing,
+                reason,
+            },
+            _ => KernelError::Refused {
+                errno,
+                doing,
+                reason,
+            },
+        }
+    }
+
+    /// An I/O error of `doing`: [`KernelError::NotPermitted`] for a permission error,
+    /// [`KernelError::Io`] for any other.
+    pub fn io(doing: impl Into<String>, e: &std::io::Error) -> KernelError {
+        match e.raw_os_error() {
+            Some(errno @ (libc::EPERM | libc::EACCES)) => KernelError::NotPermitted {
+                errno,
+                doing: doing.into(),
+                reason: e.to_string(),
+            },
+            errno => KernelError::Io {
+                errno,
+                doing: doing.into(),
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Whether the kernel may have done it all the same: the request's answer was lost or
+    /// unreadable, so only reading the table again tells.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, KernelError::OutcomeUnknown { .. })
+    }
+
+    /// The errno, where there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            KernelError::Refused { errno, .. } | KernelError::NotPermitted { errno, .. } => {
+                Some(*errno)
+            }
+            KernelError::OutcomeUnknown { errno, .. }
+            | KernelError::Transport { errno, .. }
+            | KernelError::Io { errno, .. } => *errno,
+            KernelError::Unsupported { .. } => None,
+        }
+    }
+
+    /// What was being done.
+    pub fn doing(&self) -> &str {
+        match self {
+            KernelError::Refused { doing, .. }
+            | KernelError::OutcomeUnknown { doing, .. }
+            | KernelError::Transport { doing, .. }
+            | KernelError::Unsupported { doing, .. }
+            | KernelError::NotPermitted { doing, .. }
+            | KernelError::Io { doing, .. } => doing,
+        }
+    }
+
+    /// Why it failed, in words.
+    pub fn reason(&self) -> &str {
+        match self {
+            KernelError::Refused { reason, .. }
+            | KernelError::OutcomeUnknown { reason, .. }
+            | KernelError::Transport { reason, .. }
+            | KernelError::Unsupported { reason, .. }
+            | KernelError::NotPermitted { reason, .. }
+            | KernelError::Io { reason, .. } => reason,
+        }
+    }
+
+    /// The errno's name, for messages and tests: "EEXIST" ("E?" without one).
     pub fn errno_name(&self) -> &'static str {
-        errno_name(self.errno)
+        self.errno().map_or("E?", errno_name)
     }
 }
 
-impl fmt::Display for KernelError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        if self.unknown {
-            write!(
-                f,
-                "cannot tell whether the kernel did {}: {}",
-                self.doing, self.reason
-            )
-        } else {
-            write!(f, "the kernel refused to {}: {}", self.doing, self.reason)
+/// Why IPVS cannot be used at all, as opposed to one failed operation: what the CLI reports
+/// once instead of once per operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unavailable {
+    /// [`KernelError::NotPermitted`]: every IPVS command, reads included, needs CAP_NET_ADMIN.
+    NotPermitted,
+    /// [`KernelError::Unsupported`]: the kernel has no IPVS generic netlink family.
+    NotLoaded,
+}
+
+impl Unavailable {
+    /// Which of the two `err` is, if either.
+    pub fn of(err: &KernelError) -> Option<Unavailable> {
+        match err {
+            KernelError::NotPermitted { .. } => Some(Unavailable::NotPermitted),
+            KernelError::Unsupported { .. } => Some(Unavailable::NotLoaded),
+            _ => None,
+        }
+    }
+
+    /// What to tell the user.
+    pub fn help(self) -> &'static str {
+        match self {
+            Unavailable::NotPermitted => "IPVS needs root / CAP_NET_ADMIN",
+            Unavailable::NotLoaded => "the ip_vs module is not loaded: modprobe ip_vs",
         }
     }
 }
 
-impl std::error::Error for KernelError {}
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.help())
+    }
+}
 
 pub fn errno_name(errno: i32) -> &'static str {
     match errno {
@@ -84,7 +203,7 @@ pub fn errno_name(errno: i32) -> &'static str {
 }
 
 /// What an errno means for an IPVS operation (ip_vs_ctl.c's reasons, in words).
-fn explain(op: &super::Op, errno: i32) -> String {
+pub(super) fn explain(op: &super::Op, errno: i32) -> String {
     use super::Op::*;
     match (errno, op) {
         (libc::EEXIST, AddService(_)) => "the service already exists".into(),
@@ -110,8 +229,40 @@ fn explain(op: &super::Op, errno: i32) -> String {
             group that is not multicast, or servers of mixed address families"
             .into(),
         (libc::EINVAL, _) => "invalid or missing settings".into(),
-        (libc::EPERM, _) => "permission denied: changing IPVS needs root (CAP_NET_ADMIN)".into(),
+        (libc::EPERM, _) => "changing IPVS needs root (CAP_NET_ADMIN)".into(),
         (libc::ENOMEM, _) => "the kernel is out of memory".into(),
         (e, _) => std::io::Error::from_raw_os_error(e).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::Op;
+
+    #[test]
+    fn only_a_refusal_says_the_kernel_refused() {
+        let refused = KernelError::refused(&Op::Flush, libc::ENOMEM);
+        assert_eq!(
+            refused.to_string(),
+            "the kernel refused to delete every service: the kernel is out of memory"
+        );
+        assert_eq!(refused.errno_name(), "ENOMEM");
+        assert_eq!(Unavailable::of(&refused), None);
+        let denied = KernelError::refused(&Op::Flush, libc::EPERM);
+        assert_eq!(
+            denied.to_string(),
+            "not permitted to delete every service: changing IPVS needs root (CAP_NET_ADMIN)"
+        );
+        assert_eq!(Unavailable::of(&denied), Some(Unavailable::NotPermitted));
+        let io = KernelError::io(
+            "read /proc/net/ip_vs_conn",
+            &std::io::Error::from_raw_os_error(libc::EACCES),
+        );
+        assert_eq!(Unavailable::of(&io), Some(Unavailable::NotPermitted));
+        let io = KernelError::io("read x", &std::io::Error::from_raw_os_error(libc::EIO));
+        assert!(io.to_string().starts_with("cannot read x: "), "{io}");
+        assert_eq!(io.errno(), Some(libc::EIO));
+        assert!(!io.outcome_unknown());
     }
 }

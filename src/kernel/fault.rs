@@ -1,8 +1,8 @@
 //! Faults injected at the netlink transport, for the kernel tests of the applier: lost
 //! acknowledgements, a `send()` that fails part way, requests the kernel performed whose
-//! answers never come, a truncated answer. Only with the `test-hooks` feature, from
-//! `IPVSC_TEST_FAULT=KIND:N`, where N counts the write requests the process sends (0 is the
-//! first) and KIND is:
+//! answers never come, a truncated answer. Only with the `test-hooks` feature: the CLI reads
+//! `IPVSC_TEST_FAULT=KIND:N` ([`parse`]) and hands the fault to `NetlinkKernel::open`, where N
+//! counts the write requests the process sends (0 is the first) and KIND is:
 //!
 //! - `drop-acks`: the kernel performs request N and everything after it, but their ACKs are
 //!   lost; the next wait for them times out (ETIMEDOUT).
@@ -17,11 +17,7 @@
 
 use std::io;
 
-use super::error::KernelError;
-use super::netlink::{Acks, Transport};
-
-/// The environment variable that names the fault.
-pub const FAULT_ENV: &str = "IPVSC_TEST_FAULT";
+use super::transport::{Acks, Transport};
 
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
@@ -45,18 +41,8 @@ pub struct Fault {
     pub at: usize,
 }
 
-/// The fault [`FAULT_ENV`] names, if any.
-pub fn from_env() -> Result<Option<Fault>, KernelError> {
-    match std::env::var(FAULT_ENV) {
-        Err(_) => Ok(None),
-        Ok(v) if v.is_empty() => Ok(None),
-        Ok(v) => parse(&v)
-            .map(Some)
-            .map_err(|why| KernelError::new(libc::EINVAL, format!("read {FAULT_ENV}={v}"), why)),
-    }
-}
-
-fn parse(text: &str) -> Result<Fault, String> {
+/// The fault `text` names: `KIND:N`.
+pub fn parse(text: &str) -> Result<Fault, String> {
     let (kind, at) = text
         .split_once(':')
         .ok_or("write KIND:N, like drop-acks:5")?;
@@ -97,7 +83,7 @@ fn at_or_after(seq: u32, first: u32) -> bool {
     seq.wrapping_sub(first) < 1 << 31
 }
 
-pub struct FaultTransport {
+pub(super) struct FaultTransport {
     inner: Box<dyn Transport>,
     fault: Fault,
     /// Write requests sent so far.
@@ -111,7 +97,7 @@ pub struct FaultTransport {
 }
 
 impl FaultTransport {
-    pub fn new(inner: Box<dyn Transport>, fault: Fault) -> FaultTransport {
+    pub(super) fn new(inner: Box<dyn Transport>, fault: Fault) -> FaultTransport {
         FaultTransport {
             inner,
             fault,

@@ -300,7 +300,7 @@ mod tests {
     }
 
     fn errno(k: &mut MemoryKernel, op: Op) -> i32 {
-        k.apply(&op).err().map_or(0, |e| e.errno)
+        k.apply(&op).err().map_or(0, |e| e.errno().unwrap_or(0))
     }
 
     #[test]

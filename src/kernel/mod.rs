@@ -1,17 +1,32 @@
 //! The kernel's IPVS table behind one trait, with two implementations: generic netlink to the
 //! real kernel, and an in-memory model of the kernel's rules (proven faithful by the VM tests).
+//!
+//! One idea per file: [`Kernel`] and [`Op`] (`op.rs`) are what the layers above use;
+//! [`KernelError`] (`error.rs`) says what went wrong. The real kernel is [`netlink`], built on
+//! `session.rs` (requests in flight and their replies), `transport.rs` (how datagrams move),
+//! `socket.rs` (the netlink socket, and the transport's only `unsafe`), `capture.rs` (a copy of
+//! every datagram to a directory) and, with the `test-hooks` feature, `fault.rs`; the messages
+//! themselves, without I/O, are [`packet`]. Besides netlink: [`sysctl`] (`/proc/sys/net/ipv4/vs`),
+//! [`conns`] (`/proc/net/ip_vs_conn`) and [`host_defaults`]. The in-memory kernel is [`memory`].
 
+mod capture;
 pub mod conns;
 pub mod error;
+#[cfg(test)]
+mod fake;
 #[cfg(feature = "test-hooks")]
-mod fault;
+pub mod fault;
 pub mod host_defaults;
 pub mod memory;
 pub mod netlink;
 pub mod op;
 pub mod packet;
+mod session;
+mod socket;
+pub mod sysctl;
+mod transport;
 
-pub use error::KernelError;
+pub use error::{KernelError, Unavailable};
 pub use memory::MemoryKernel;
 pub use op::Op;
 

@@ -6,7 +6,7 @@
 //! message is parsed with the crate's parser, its values are checked against what ipvsadm
 //! configured, and it is emitted again: the bytes are the captured ones exactly, header,
 //! attributes, padding and all. The requests are checked the same way, and against what the
-//! request builders make. The readers `save` uses (`netlink::read_service_reply`,
+//! request builders make. The readers `save` uses (`read_service_reply`,
 //! `read_dest_reply`) must read every reply without falling back to the full parser, and read
 //! what it reads.
 
@@ -20,7 +20,6 @@ use netlink_packet_core::{
 };
 use netlink_packet_generic::GenlMessage;
 
-use crate::kernel::netlink;
 use crate::kernel::packet::*;
 use crate::model::*;
 
@@ -266,23 +265,16 @@ fn absorb(out: &mut Read, name: &str, request: &IpvsMessage, msg: &IpvsMessage, 
     match (request.cmd, msg.cmd) {
         (IpvsCmd::GetService, IpvsCmd::NewService) => {
             let (service, stats) = parse_service_reply(msg).unwrap();
-            assert_eq!(
-                netlink::lean_service(payload).as_ref(),
-                Some(&service),
-                "{name}"
-            );
-            assert_eq!(netlink::read_service_reply(payload).unwrap(), service);
+            assert_eq!(lean_service(payload).as_ref(), Some(&service), "{name}");
+            assert_eq!(read_service_reply(payload).unwrap(), service);
             out.services.push((service, stats));
         }
         (IpvsCmd::GetDest, IpvsCmd::NewDest) => {
             let key = requested_key(request);
             let (server, counters) = parse_dest_reply(msg, key.family()).unwrap();
-            let lean = netlink::lean_dest(payload, key.family());
+            let lean = lean_dest(payload, key.family());
             assert_eq!(lean, Some(server), "{name}");
-            assert_eq!(
-                netlink::read_dest_reply(payload, key.family()).unwrap(),
-                server
-            );
+            assert_eq!(read_dest_reply(payload, key.family()).unwrap(), server);
             out.dest_nests.push(msg.dest().unwrap().to_vec());
             out.servers.entry(key).or_default().push((server, counters));
         }

@@ -9,11 +9,13 @@
 //!
 //! Beside the packets: pure conversions between the model ([`Service`], [`Server`],
 //! [`Daemon`], [`Timeouts`]) and the attributes, the counters a `list` shows ([`Stats`],
-//! [`ServerCounters`]), and a request builder per operation (`request`).
+//! [`ServerCounters`]), a request builder per operation (`request`), and the lean readers of the
+//! replies `save` reads by the thousand, beside the full parser and tested against it (`lean`).
 
 mod daemon;
 mod dest;
 mod info;
+mod lean;
 mod request;
 mod service;
 mod stats;
@@ -31,6 +33,7 @@ use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 pub use daemon::*;
 pub use dest::*;
 pub use info::*;
+pub use lean::*;
 pub use request::*;
 pub use service::*;
 pub use stats::*;

@@ -1,0 +1,65 @@
+//! How datagrams move between ipvsc and the kernel: [`Transport`], implemented by the netlink
+//! socket (`socket.rs`), the capture that copies every datagram to a directory (`capture.rs`),
+//! the fault injection of the kernel tests (`fault.rs`), and canned replies in the unit tests.
+
+use std::io;
+
+/// ACKs are read many at a time (`recvmmsg`), each into a slot of this size: an ACK is 36 bytes,
+/// an error with its extended-ack text a few hundred. A longer datagram is only ever a leftover
+/// of an abandoned dump, and is skipped.
+pub(super) const ACK_SLOT: usize = 2048;
+/// Slots per `recvmmsg`.
+pub(super) const ACK_SLOTS: usize = 64;
+
+/// How to move datagrams; a socket, or canned replies in the tests.
+pub(super) trait Transport {
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()>;
+    /// Reads one whole datagram into `buf`, replacing its contents.
+    fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()>;
+    /// Reads at least one datagram, and then whatever else is queued, up to the slots of `acks`.
+    /// For small replies: ACKs.
+    fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
+        let mut one = Vec::new();
+        self.recv(&mut one)?;
+        acks.clear();
+        acks.push(&one);
+        Ok(())
+    }
+}
+
+/// Datagrams read by one [`Transport::recv_acks`], each in its own slot of [`ACK_SLOT`] bytes.
+pub(super) struct Acks {
+    /// [`ACK_SLOTS`] slots back to back.
+    pub(super) bytes: Vec<u8>,
+    /// Per slot read: the bytes in it, and whether the datagram was longer than the slot.
+    pub(super) got: Vec<(usize, bool)>,
+}
+
+impl Acks {
+    pub(super) fn new() -> Acks {
+        Acks {
+            bytes: vec![0; ACK_SLOT * ACK_SLOTS],
+            got: Vec::with_capacity(ACK_SLOTS),
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.got.clear();
+    }
+
+    /// Copies a datagram read elsewhere into the next slot.
+    pub(super) fn push(&mut self, datagram: &[u8]) {
+        let start = self.got.len() * ACK_SLOT;
+        let n = datagram.len().min(ACK_SLOT);
+        self.bytes[start..start + n].copy_from_slice(&datagram[..n]);
+        self.got.push((n, datagram.len() > ACK_SLOT));
+    }
+
+    /// Each datagram read, and whether it was cut short.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&[u8], bool)> + '_ {
+        self.got.iter().enumerate().map(|(i, &(n, truncated))| {
+            let start = i * ACK_SLOT;
+            (&self.bytes[start..start + n], truncated)
+        })
+    }
+}
