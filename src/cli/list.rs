@@ -9,8 +9,9 @@ use super::{EXIT_ERRORS, EXIT_OK, EXIT_USAGE};
 use crate::kernel::conns::{self, Connection};
 use crate::kernel::netlink::{ServiceStats, Unavailable};
 use crate::kernel::packet::{IpvsInfo, Stats};
+use crate::legacy::{sort_servers, sort_services};
 use crate::model::Timeouts;
-use crate::model::{language, sort_servers, sort_services, Daemon, Forward, Service, ServiceKey};
+use crate::model::{language, Daemon, Forward, Service, ServiceKey};
 use crate::wire::{ConnectionDoc, ListingDoc, ServiceListing, CONNECTIONS_VERSION};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
