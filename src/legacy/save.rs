@@ -170,35 +170,22 @@ fn write_service_line(out: &mut String, svc: &str, service: &Service) {
 /// `print_sched_flags`: sh and mh name only their two flags (a third flag set on them prints
 /// nothing, leaving `-b ` with a trailing space); other schedulers print `flag-N`.
 fn sched_flags(scheduler: Scheduler, flags: SchedFlags) -> String {
-    let names: &[(u8, &str)] = match scheduler {
-        Scheduler::Sh => &[
-            (SchedFlags::FLAG1, "sh-fallback"),
-            (SchedFlags::FLAG2, "sh-port"),
-        ],
-        Scheduler::Mh => &[
-            (SchedFlags::FLAG1, "mh-fallback"),
-            (SchedFlags::FLAG2, "mh-port"),
-        ],
-        _ => &[
-            (SchedFlags::FLAG1, "flag-1"),
-            (SchedFlags::FLAG2, "flag-2"),
-            (SchedFlags::FLAG3, "flag-3"),
-        ],
-    };
-    names
-        .iter()
-        .filter(|(bit, _)| flags.contains(*bit))
-        .map(|(_, name)| *name)
-        .collect::<Vec<_>>()
-        .join(",")
+    let unnamed = scheduler.has_hash_flags().then_some(SchedFlags::FLAG3);
+    let flags = SchedFlags(flags.0 & !unnamed.unwrap_or(0));
+    flags.names(scheduler).join(",")
 }
 
-fn write_server_line(out: &mut String, svc: &str, server: &Server, thresholds: bool) {
-    let forward = match server.forward {
+/// `-g`, `-m` or `-i`.
+fn forward_option(forward: Forward) -> &'static str {
+    match forward {
         Forward::Dr => "-g",
         Forward::Nat => "-m",
         Forward::Tunnel(_) => "-i",
-    };
+    }
+}
+
+fn write_server_line(out: &mut String, svc: &str, server: &Server, thresholds: bool) {
+    let forward = forward_option(server.forward);
     // The kernel's weight is an int, printed with %d.
     let _ = write!(
         out,
@@ -207,17 +194,14 @@ fn write_server_line(out: &mut String, svc: &str, server: &Server, thresholds: b
         server.weight as i32
     );
     if let Forward::Tunnel(tunnel) = server.forward {
+        let _ = write!(out, " --tun-type {}", tunnel.name());
         match tunnel {
-            Tunnel::Ipip => out.push_str(" --tun-type ipip"),
+            Tunnel::Ipip => {}
             Tunnel::Gue { port, checksum } => {
-                let _ = write!(
-                    out,
-                    " --tun-type gue --tun-port {port} --tun-{}",
-                    checksum.name()
-                );
+                let _ = write!(out, " --tun-port {port} --tun-{}", checksum.name());
             }
             Tunnel::Gre { checksum } => {
-                let _ = write!(out, " --tun-type gre --tun-{}", checksum.name());
+                let _ = write!(out, " --tun-{}", checksum.name());
             }
         }
     }
