@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use ipvsc::check::builder::TimeoutKind;
+use ipvsc::check::spec::TimeoutKind;
 use ipvsc::model::{
     Checksum, DaemonState, DefenseMode, Family, Forward, Protocol, Scheduler, Sysctl, Tunnel,
 };

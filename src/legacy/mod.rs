@@ -16,7 +16,8 @@ mod tests;
 
 use std::net::Ipv4Addr;
 
-use crate::check::builder::*;
+use crate::check::builder::Builder;
+use crate::check::spec::*;
 use crate::check::values::{address, in_range, number};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Checksum, Family, Protocol, ServiceKey, DEFAULT_PERSISTENCE};
@@ -442,7 +443,7 @@ impl<'a> Line<'a> {
             Cmd::Zero | Cmd::List => {
                 if let Some(key) = self.service_key(diags) {
                     if !builder.has_service(&key.value) {
-                        diags.push(crate::check::builder::no_such_service(key));
+                        diags.push(crate::check::no_such_service(key));
                     }
                 }
             }
