@@ -58,7 +58,7 @@ fn language_words() -> BTreeSet<String> {
     add(&[DaemonState::Master, DaemonState::Backup].map(DaemonState::name));
     add(&[DefenseMode::Off, DefenseMode::Auto, DefenseMode::Always].map(DefenseMode::name));
     add(&[TimeoutKind::Tcp, TimeoutKind::TcpFin, TimeoutKind::Udp].map(TimeoutKind::name));
-    // Words only src/check/lower.rs knows: scheduler flags (and ipvsadm's spellings of them),
+    // Words only src/check/lower/ knows: scheduler flags (and ipvsadm's spellings of them),
     // sync options, the values of switches, and the persistence engine.
     add(&[
         "fallback",
