@@ -17,8 +17,8 @@
 //!   ` --tun-type gue --tun-port P --tun-CSUM` or ` --tun-type gre --tun-CSUM`. The address is
 //!   bracketed by the server's own family, the service part is the service's.
 //! - Services are sorted with `ipvs_cmp_services`, each service's servers with
-//!   `ipvs_cmp_dests` (see [`ipvs_cmp_services`]), by glibc 2.36's `qsort`, a top-down merge
-//!   sort (see [`glibc_msort`]) whose input is the kernel's dump order.
+//!   `ipvs_cmp_dests` (see `order.rs`), by glibc 2.36's `qsort`, a top-down merge sort (see
+//!   `msort.rs`) whose input is the kernel's dump order.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
