@@ -11,7 +11,8 @@ use ipvsc::compiler::{self, Compiled, InputFormat};
 use ipvsc::diagnostic::{self, Style};
 use ipvsc::kernel::packet;
 use ipvsc::kernel::packet::{lean_dest, lean_service};
-use ipvsc::model::{self, Family, SaveExtras, Table};
+use ipvsc::legacy::{self, SaveExtras};
+use ipvsc::model::{Family, Table};
 use ipvsc::source::{FileId, SourceFile, Sources};
 use ipvsc::syntax;
 use lsp_server::{Connection, Message, Notification, Request, RequestId, Response};
@@ -94,7 +95,7 @@ pub fn legacy(data: &[u8]) {
     if compiled.has_errors() {
         return;
     }
-    let saved = model::ipvsadm_save(&compiled.table, SaveExtras::ALL);
+    let saved = legacy::ipvsadm_save(&compiled.table, SaveExtras::ALL);
     let format = InputFormat::Ipvsadm;
     same_table(
         "save --format ipvsadm",

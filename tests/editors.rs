@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use ipvsc::check::builder::TimeoutKind;
+use ipvsc::check::spec::TimeoutKind;
 use ipvsc::model::{
     Checksum, DaemonState, DefenseMode, Family, Forward, Protocol, Scheduler, Sysctl, Tunnel,
 };
@@ -58,7 +58,7 @@ fn language_words() -> BTreeSet<String> {
     add(&[DaemonState::Master, DaemonState::Backup].map(DaemonState::name));
     add(&[DefenseMode::Off, DefenseMode::Auto, DefenseMode::Always].map(DefenseMode::name));
     add(&[TimeoutKind::Tcp, TimeoutKind::TcpFin, TimeoutKind::Udp].map(TimeoutKind::name));
-    // Words only src/check/lower.rs knows: scheduler flags (and ipvsadm's spellings of them),
+    // Words only src/check/lower/ knows: scheduler flags (and ipvsadm's spellings of them),
     // sync options, the values of switches, and the persistence engine.
     add(&[
         "fallback",

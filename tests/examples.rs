@@ -3,7 +3,7 @@
 
 mod common;
 
-use ipvsc::model::{ipvsadm_save, SaveExtras};
+use ipvsc::legacy::{ipvsadm_save, SaveExtras};
 
 #[test]
 fn every_example_checks_clean() {

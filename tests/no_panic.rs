@@ -19,7 +19,7 @@ fn exercise(name: &str, text: &str) {
     }
     if !compiled.has_errors() {
         let _ = compiled.table.to_ipvs();
-        let _ = ipvsc::model::ipvsadm_save(&compiled.table, ipvsc::model::SaveExtras::ALL);
+        let _ = ipvsc::legacy::ipvsadm_save(&compiled.table, ipvsc::legacy::SaveExtras::ALL);
     }
 }
 

@@ -4,6 +4,7 @@
 mod common;
 
 use common::tables::{table, with_sysctls};
+use ipvsc::legacy::{ipvsadm_save, SaveExtras};
 use ipvsc::model::*;
 use proptest::prelude::*;
 

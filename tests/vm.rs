@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use ipvsc::kernel::memory::SYSCTL_DEFAULTS;
 use ipvsc::kernel::{transcript, Kernel, MemoryKernel, Op};
+use ipvsc::legacy::{ipvsadm_save, SaveExtras};
 use ipvsc::model::*;
 use ipvsc::plan::{plan, Scope};
 use ipvsc::source::SourceMap;

@@ -1,9 +1,11 @@
-//! Where the kernel defeats a drain: settings that make a removed server keep its clients, or
-//! drop them silently. Warnings only; the table is valid either way.
+//! The rules for draining: a `drain` is set once per place, and the warnings where the kernel
+//! defeats a drain, settings that make a removed server keep its clients or drop them silently
+//! (warnings only; the table is valid either way).
 
+use super::builder::{dup, Builder};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::*;
-use crate::source::SourceMap;
+use crate::source::{SourceMap, Spanned};
 
 /// Whether the file turns switch `sysctl` on (the kernel's default for these three is off, or
 /// for `conn_reuse_mode` 1).
@@ -95,4 +97,32 @@ pub fn warnings(table: &Table, policy: &DrainPolicy, map: &SourceMap) -> Vec<Dia
         }
     }
     out
+}
+
+impl Builder {
+    /// `drain`: the file-wide default (`service` None) or a service's own.
+    pub fn set_drain(&mut self, service: Option<ServiceKey>, drain: Spanned<Drain>) {
+        let first = match service {
+            None => self.map.drain,
+            Some(key) => self.map.drains.get(&key).copied(),
+        };
+        if let Some(first) = first {
+            let what = match service {
+                None => "the file's `drain`".to_string(),
+                Some(key) => format!("the `drain` of service {key}"),
+            };
+            self.report(dup(Code::DupSetting, drain.span, first, what));
+            return;
+        }
+        match service {
+            None => {
+                self.map.drain = Some(drain.span);
+                self.policy.default = Some(drain.value);
+            }
+            Some(key) => {
+                self.map.drains.insert(key, drain.span);
+                self.policy.services.insert(key, drain.value);
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use super::save::{render, SaveFormat};
 use super::{Exit, InputArgs, Outcome};
 use crate::diagnostic::Style;
-use crate::model::SaveExtras;
+use crate::legacy::SaveExtras;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -10,8 +10,9 @@ use crate::kernel::conns::{self, Connection};
 use crate::kernel::netlink::ServiceStats;
 use crate::kernel::packet::{IpvsInfo, Stats};
 use crate::kernel::Unavailable;
+use crate::legacy::{sort_servers, sort_services};
 use crate::model::Timeouts;
-use crate::model::{language, sort_servers, sort_services, Daemon, Forward, Service, ServiceKey};
+use crate::model::{language, Daemon, Forward, Service, ServiceKey};
 use crate::wire::{ConnectionDoc, ListingDoc, ServiceListing, CONNECTIONS_VERSION};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,9 +7,8 @@ use crate::diagnostic::Style;
 use crate::kernel::host_defaults::host_defaults;
 use crate::kernel::memory::SYSCTL_DEFAULTS;
 use crate::kernel::netlink::dumped_services;
-use crate::model::{
-    ipvsadm_save, ipvsadm_save_ordered, SaveExtras, Sysctl, SysctlValue, Table, Timeouts,
-};
+use crate::legacy::{ipvsadm_save, ipvsadm_save_ordered, SaveExtras};
+use crate::model::{Sysctl, SysctlValue, Table, Timeouts};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum SaveFormat {

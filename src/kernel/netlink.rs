@@ -167,7 +167,7 @@ impl NetlinkKernel {
     }
 
     /// The services and their servers in the order of the kernel's dumps, the input of
-    /// ipvsadm's sort (see [`crate::model::ipvsadm_save_ordered`] and [`dumped_services`]).
+    /// ipvsadm's sort (see [`crate::legacy::ipvsadm_save_ordered`] and [`dumped_services`]).
     /// Each service's `servers` map is filled in too.
     ///
     /// The same dumps as [`NetlinkKernel::stats`], but the replies are read straight from their
@@ -346,7 +346,7 @@ impl Kernel for NetlinkKernel {
 }
 
 /// The dump order [`NetlinkKernel::read_ordered`] returns, as
-/// [`crate::model::ipvsadm_save_ordered`] takes it.
+/// [`crate::legacy::ipvsadm_save_ordered`] takes it.
 pub fn dumped_services(ordered: &[(Service, Vec<Server>)]) -> Vec<DumpedService<'_>> {
     ordered
         .iter()

@@ -1,8 +1,13 @@
-//! The legacy front end: `ipvsadm -S` dumps and `ipvsadm -R` scripts, run line by line as
-//! `ipvsadm -R` runs them on an empty table, into the same [`Builder`] the language uses.
+//! ipvsadm's text, both ways. Read: `ipvsadm -S` dumps and `ipvsadm -R` scripts, run line by
+//! line as `ipvsadm -R` runs them on an empty table, into the same [`Builder`] the language
+//! uses. Written: a table as `ipvsadm -S -n` prints it, in ipvsadm's order.
 
 mod aton;
+mod inet_ntop;
+mod msort;
 mod options;
+mod order;
+mod save;
 mod services;
 mod values;
 
@@ -11,13 +16,17 @@ mod tests;
 
 use std::net::Ipv4Addr;
 
-use crate::check::builder::*;
+use crate::check::builder::Builder;
+use crate::check::spec::*;
 use crate::check::values::{address, in_range, number};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{Checksum, Family, Protocol, ServiceKey, DEFAULT_PERSISTENCE};
 use crate::source::{FileId, Span, Spanned};
 
 use options::{Cmd, Occ, Opt, Word};
+
+pub use order::{sort_servers, sort_services};
+pub use save::{ipvsadm_save, ipvsadm_save_ordered, SaveExtras};
 
 /// Whether `text` is an ipvsadm script (what `ipvsadm -S` writes and `ipvsadm -R` reads)
 /// rather than a .ipvs file: its first line that is neither blank nor a `#` comment starts
@@ -434,7 +443,7 @@ impl<'a> Line<'a> {
             Cmd::Zero | Cmd::List => {
                 if let Some(key) = self.service_key(diags) {
                     if !builder.has_service(&key.value) {
-                        diags.push(crate::check::builder::no_such_service(key));
+                        diags.push(crate::check::no_such_service(key));
                     }
                 }
             }

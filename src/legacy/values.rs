@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::check::builder::{FlagSpec, NetmaskSpec, TunnelType};
+use crate::check::spec::{FlagSpec, NetmaskSpec, TunnelType};
 use crate::check::suggest;
 use crate::check::values;
 use crate::diagnostic::{Code, Diagnostic};

@@ -16,25 +16,37 @@ pub fn duration(seconds: u32) -> String {
 }
 
 fn endpoint(addr: IpAddr, port: Option<u16>) -> String {
-    match (addr, port) {
-        (IpAddr::V6(a), Some(p)) => format!("[{a}]:{p}"),
-        (a, Some(p)) => format!("{a}:{p}"),
-        (a, None) => a.to_string(),
+    match port {
+        Some(port) => service::Endpoint(addr, port).to_string(),
+        None => addr.to_string(),
     }
 }
 
-fn forward(f: Forward) -> String {
+/// A forwarding method as a file writes it: `dr`, `nat`, `tunnel ipip`, `tunnel gue port 6080`,
+/// `tunnel gre csum`; the default checksum mode, nocsum, is left out.
+pub fn forward(f: Forward) -> String {
+    forward_words(f, false)
+}
+
+/// A forwarding method with every setting named, the checksum mode even when it is the
+/// default (`tunnel gue port 6080 nocsum`), as a plan shows it.
+pub fn forward_in_full(f: Forward) -> String {
+    forward_words(f, true)
+}
+
+fn forward_words(f: Forward, default_checksum: bool) -> String {
+    let checksum = |c: Checksum| match c {
+        Checksum::NoCsum if !default_checksum => String::new(),
+        c => format!(" {}", c.name()),
+    };
     match f {
-        Forward::Dr => "dr".into(),
-        Forward::Nat => "nat".into(),
-        Forward::Tunnel(Tunnel::Ipip) => "tunnel ipip".into(),
-        Forward::Tunnel(Tunnel::Gue { port, checksum }) => match checksum {
-            Checksum::NoCsum => format!("tunnel gue port {port}"),
-            c => format!("tunnel gue port {port} {}", c.name()),
-        },
-        Forward::Tunnel(Tunnel::Gre { checksum }) => match checksum {
-            Checksum::NoCsum => "tunnel gre".into(),
-            c => format!("tunnel gre {}", c.name()),
+        Forward::Dr | Forward::Nat => f.name().to_string(),
+        Forward::Tunnel(t) => match t {
+            Tunnel::Ipip => format!("{} {}", f.name(), t.name()),
+            Tunnel::Gue { port, checksum: c } => {
+                format!("{} {} port {port}{}", f.name(), t.name(), checksum(c))
+            }
+            Tunnel::Gre { checksum: c } => format!("{} {}{}", f.name(), t.name(), checksum(c)),
         },
     }
 }
@@ -231,5 +243,42 @@ fn interface(name: &str) -> String {
         name.to_string()
     } else {
         format!("\"{name}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_spellings() {
+        let gue = |checksum| {
+            Forward::Tunnel(Tunnel::Gue {
+                port: 6080,
+                checksum,
+            })
+        };
+        let gre = |checksum| Forward::Tunnel(Tunnel::Gre { checksum });
+        let cases = [
+            (Forward::Dr, "dr", "dr"),
+            (Forward::Nat, "nat", "nat"),
+            (Forward::Tunnel(Tunnel::Ipip), "tunnel ipip", "tunnel ipip"),
+            (
+                gue(Checksum::NoCsum),
+                "tunnel gue port 6080",
+                "tunnel gue port 6080 nocsum",
+            ),
+            (
+                gue(Checksum::RemCsum),
+                "tunnel gue port 6080 remcsum",
+                "tunnel gue port 6080 remcsum",
+            ),
+            (gre(Checksum::NoCsum), "tunnel gre", "tunnel gre nocsum"),
+            (gre(Checksum::Csum), "tunnel gre csum", "tunnel gre csum"),
+        ];
+        for (f, short, full) in cases {
+            assert_eq!(forward(f), short);
+            assert_eq!(forward_in_full(f), full);
+        }
     }
 }

@@ -4,7 +4,6 @@
 
 mod daemon;
 mod drain;
-mod ipvsadm;
 pub mod language;
 mod scheduler;
 mod server;
@@ -14,14 +13,11 @@ mod table;
 
 pub use daemon::{Daemon, DaemonState};
 pub use drain::{Drain, DrainPolicy, DEFAULT_DRAIN};
-pub use ipvsadm::{
-    ipvsadm_save, ipvsadm_save_ordered, sort_servers, sort_services, DumpedService, SaveExtras,
-};
 pub use scheduler::{SchedFlags, Scheduler};
 pub use server::{Checksum, Forward, Server, ServerKey, Tunnel};
 pub use service::{Family, Netmask, Protocol, Service, ServiceKey};
 pub use sysctl::{is_defense, DefenseMode, Sysctl, SysctlKind, SysctlValue};
-pub use table::{Table, Timeouts};
+pub use table::{DumpedService, Table, Timeouts};
 
 /// The largest persistence timeout and `--set` timeout ipvsadm accepts (31 days, in seconds).
 pub const MAX_TIMEOUT: u32 = 2_678_400;

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use super::{Daemon, DaemonState, Service, ServiceKey, Sysctl, SysctlValue};
+use super::{Daemon, DaemonState, Server, Service, ServiceKey, Sysctl, SysctlValue};
 
 /// The connection timeouts (`ipvsadm --set TCP TCPFIN UDP`), in seconds; `None` leaves the
 /// kernel's value alone.
@@ -50,5 +50,25 @@ pub struct Table {
 impl Table {
     pub fn server_count(&self) -> usize {
         self.services.values().map(|s| s.servers.len()).sum()
+    }
+}
+
+/// A service and its servers in the order the kernel's dumps listed them (GET_SERVICE, then
+/// GET_DEST for the service). That order is the input of ipvsadm's sort, and with a comparator
+/// that is not a total order (addresses spread over more than half the 32-bit space) the
+/// output depends on it.
+#[derive(Clone, Debug)]
+pub struct DumpedService<'a> {
+    pub service: &'a Service,
+    pub servers: Vec<&'a Server>,
+}
+
+impl<'a> DumpedService<'a> {
+    /// The service with its servers in the table's (address, port) order.
+    pub fn in_table_order(service: &'a Service) -> DumpedService<'a> {
+        DumpedService {
+            service,
+            servers: service.servers.values().collect(),
+        }
     }
 }

@@ -204,21 +204,9 @@ fn service_fields(s: &Service) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn forward_text(f: Forward) -> String {
-    match f {
-        Forward::Dr => "dr".into(),
-        Forward::Nat => "nat".into(),
-        Forward::Tunnel(Tunnel::Ipip) => "tunnel ipip".into(),
-        Forward::Tunnel(Tunnel::Gue { port, checksum }) => {
-            format!("tunnel gue port {port} {}", checksum.name())
-        }
-        Forward::Tunnel(Tunnel::Gre { checksum }) => format!("tunnel gre {}", checksum.name()),
-    }
-}
-
 fn server_fields(s: &Server) -> Vec<(&'static str, String)> {
     vec![
-        ("forward", forward_text(s.forward)),
+        ("forward", language::forward_in_full(s.forward)),
         ("weight", s.weight.to_string()),
         ("upper", s.upper.to_string()),
         ("lower", s.lower.to_string()),
