@@ -15,6 +15,7 @@ use crate::diagnostic::{Code, Diagnostic, Label};
 use crate::model::*;
 use crate::source::{FileId, Sources, Span, Spanned};
 use crate::syntax::ast::*;
+use crate::syntax::words::{self, Kind};
 use crate::syntax::{self, IpvsParser, Rule};
 
 struct Define {
@@ -61,22 +62,6 @@ pub struct Lowerer<'a> {
     /// The files being read, outermost first: canonical path, and the name to show.
     stack: Vec<(PathBuf, String)>,
 }
-
-const SERVICE_KEYWORDS: &[&str] = &[
-    "scheduler",
-    "persistent",
-    "netmask",
-    "pe",
-    "one-packet",
-    "forward",
-    "weight",
-    "upper",
-    "lower",
-    "server",
-    "drain",
-];
-const SERVER_KEYWORDS: &[&str] = &["forward", "weight", "upper", "lower"];
-const SYNC_OPTIONS: &[&str] = &["interface", "syncid", "maxlen", "group", "port", "ttl"];
 
 /// Where the file uses command-line values that typed well: the spans of their uses, and the
 /// text on the command line with the constant's name.
@@ -213,7 +198,8 @@ impl Lowerer<'_> {
             ItemKind::Sync { state, block } => self.sync(item.span, state, block),
             ItemKind::Service(decl) => self.service(decl),
             ItemKind::Unknown { word } => {
-                let d = unknown(Code::UnknownKeyword, word, "statement", syntax::TOP_LEVEL);
+                let names = words::names(words::TOP_LEVEL);
+                let d = unknown(Code::UnknownKeyword, word, "statement", &names);
                 self.report(d);
             }
         }
@@ -412,7 +398,7 @@ impl Lowerer<'_> {
     }
 
     fn timeouts(&mut self, block: &Block) {
-        let names = ["tcp", "tcpfin", "udp"];
+        let names = words::names(words::TIMEOUTS);
         for setting in &block.settings {
             let kind = match setting.name.text.as_str() {
                 "tcp" => TimeoutKind::Tcp,
@@ -599,7 +585,7 @@ impl Lowerer<'_> {
                     text: text.to_string(),
                     span,
                 };
-                let states = &["master", "backup"];
+                let states = &words::names(words::SYNC_STATES);
                 Err(unknown(
                     Code::UnknownValue,
                     &word,
@@ -621,15 +607,11 @@ impl Lowerer<'_> {
             port: None,
             ttl: None,
         };
+        let options = words::names(words::SYNC_OPTIONS);
         for setting in &block.settings {
             let name = setting.name.text.as_str();
-            if !SYNC_OPTIONS.contains(&name) {
-                let d = unknown(
-                    Code::UnknownKeyword,
-                    &setting.name,
-                    "sync option",
-                    SYNC_OPTIONS,
-                );
+            if !options.contains(&name) {
+                let d = unknown(Code::UnknownKeyword, &setting.name, "sync option", &options);
                 self.report(d);
                 continue;
             }
@@ -665,7 +647,8 @@ impl Lowerer<'_> {
                     Some("ipv6") => Family::Ipv6,
                     Some(_) => {
                         let f = family.as_ref().expect("matched Some");
-                        let d = unknown(Code::UnknownValue, f, "address family", &["ipv4", "ipv6"]);
+                        let families = words::names(words::FAMILIES);
+                        let d = unknown(Code::UnknownValue, f, "address family", &families);
                         self.report(d);
                         return None;
                     }
@@ -687,7 +670,7 @@ impl Lowerer<'_> {
                         Code::UnknownProtocol,
                         protocol,
                         "protocol",
-                        &["tcp", "udp", "sctp", "fwmark"],
+                        &words::names(words::SERVICE_KINDS),
                     );
                     self.report(d);
                     return None;
@@ -948,7 +931,7 @@ impl Lowerer<'_> {
                         Code::UnknownKeyword,
                         word,
                         "service statement",
-                        SERVICE_KEYWORDS,
+                        &words::names(words::SERVICE),
                     );
                     self.report(d);
                 }
@@ -1015,7 +998,7 @@ impl Lowerer<'_> {
                     Code::UnknownValue,
                     word,
                     "scheduler flag",
-                    &["fallback", "port", "flag-1", "flag-2", "flag-3"],
+                    &words::names(&words::SCHEDULER_FLAGS[..words::OFFERED_FLAGS]),
                 );
                 self.report(d);
                 return None;
@@ -1055,7 +1038,8 @@ impl Lowerer<'_> {
             StmtKind::Upper(v) => into.upper = self.number(v, "the upper threshold"),
             StmtKind::Lower(v) => into.lower = self.number(v, "the lower threshold"),
             StmtKind::Unknown { word, .. } => {
-                let d = unknown(Code::UnknownKeyword, word, "server option", SERVER_KEYWORDS);
+                let options = words::names_of(words::SERVICE, Kind::ServerOption);
+                let d = unknown(Code::UnknownKeyword, word, "server option", &options);
                 self.report(d);
             }
             _ => unreachable!("not a server option"),
@@ -1085,7 +1069,7 @@ impl Lowerer<'_> {
                             }
                         )
                     }
-                    _ => suggest::help(other, &["dr", "nat", "tunnel"]),
+                    _ => suggest::help(other, &words::names(words::FORWARD_METHODS)),
                 };
                 let d = Diagnostic::error(
                     Code::UnknownValue,
@@ -1136,7 +1120,7 @@ impl Lowerer<'_> {
                                 Code::UnknownValue,
                                 w,
                                 "tunnel option",
-                                &["ipip", "gue", "gre", "port", "nocsum", "csum", "remcsum"],
+                                &words::names(words::TUNNEL_WORDS),
                             );
                             self.report(d);
                             return None;
