@@ -1,80 +1,24 @@
-//! Every word of the language is highlighted by every editor: the keywords of the grammar
-//! (`kw_*` in grammar/ipvs.pest) and the value words the compiler knows (schedulers, forwarding
-//! methods, protocols, sysctls, ...) appear in the word lists of the TextMate grammar (VS Code),
-//! the Vim syntax file and the Emacs mode; and those lists hold no word the language lacks.
+//! Every word of the language is highlighted by every editor: the words of the language's table
+//! (`src/syntax/words.rs`: keywords, forwarding methods, protocols, ...) and the schedulers and
+//! sysctls the model names appear in the word lists of the TextMate grammar (VS Code), the Vim
+//! syntax file and the Emacs mode; and those lists hold no word the language lacks.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use ipvsc::check::spec::TimeoutKind;
-use ipvsc::model::{
-    Checksum, DaemonState, DefenseMode, Family, Forward, Protocol, Scheduler, Sysctl, Tunnel,
-};
+use ipvsc::model::{Scheduler, Sysctl};
+use ipvsc::syntax::words;
 
 fn read(path: &str) -> String {
     let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
-/// The keywords of the grammar: `kw_define = @{ "define" ~ !ident_char }`.
-fn grammar_keywords() -> BTreeSet<String> {
-    let keywords: BTreeSet<String> = read("grammar/ipvs.pest")
-        .lines()
-        .filter(|l| l.starts_with("kw_"))
-        .map(|l| {
-            l.split('"')
-                .nth(1)
-                .unwrap_or_else(|| panic!("no keyword in {l:?}"))
-                .to_string()
-        })
-        .collect();
-    assert!(keywords.len() >= 20, "{keywords:?}");
-    keywords
-}
-
-/// The words of the language: the grammar's keywords and every fixed value.
+/// The words of the language: the table's, and the names of the schedulers and sysctls.
 fn language_words() -> BTreeSet<String> {
-    let mut words = grammar_keywords();
-    let mut add = |list: &[&str]| words.extend(list.iter().map(|w| w.to_string()));
-    add(ipvsc::syntax::TOP_LEVEL);
-    add(&Scheduler::ALL.map(Scheduler::name));
-    add(&Sysctl::ALL.iter().map(|s| s.name()).collect::<Vec<_>>());
-    add(&Protocol::ALL.map(Protocol::name));
-    add(&["fwmark"]);
-    add(&[Family::Ipv4, Family::Ipv6].map(Family::name));
-    let tunnels = [
-        Tunnel::Ipip,
-        Tunnel::Gue {
-            port: 1,
-            checksum: Checksum::NoCsum,
-        },
-        Tunnel::Gre {
-            checksum: Checksum::NoCsum,
-        },
-    ];
-    add(&[Forward::Dr, Forward::Nat, Forward::Tunnel(Tunnel::Ipip)].map(Forward::name));
-    add(&tunnels.map(Tunnel::name));
-    add(&[Checksum::NoCsum, Checksum::Csum, Checksum::RemCsum].map(Checksum::name));
-    add(&[DaemonState::Master, DaemonState::Backup].map(DaemonState::name));
-    add(&[DefenseMode::Off, DefenseMode::Auto, DefenseMode::Always].map(DefenseMode::name));
-    add(&[TimeoutKind::Tcp, TimeoutKind::TcpFin, TimeoutKind::Udp].map(TimeoutKind::name));
-    // Words only src/check/lower/ knows: scheduler flags (and ipvsadm's spellings of them),
-    // sync options, the values of switches, and the persistence engine.
-    add(&[
-        "fallback",
-        "port",
-        "flag-1",
-        "flag-2",
-        "flag-3",
-        "sh-fallback",
-        "sh-port",
-        "mh-fallback",
-        "mh-port",
-    ]);
-    add(&["interface", "syncid", "maxlen", "group", "port", "ttl"]);
-    add(&["on", "off", "sip"]);
-    // And what the language server completes and explains.
-    add(&ipvsc::lsp::words::all());
+    let mut words: BTreeSet<String> = words::every().map(|w| w.word.to_string()).collect();
+    words.extend(Scheduler::ALL.map(|s| s.name().to_string()));
+    words.extend(Sysctl::ALL.iter().map(|s| s.name().to_string()));
     words
 }
 
@@ -183,14 +127,4 @@ fn the_vim_syntax_highlights_every_word() {
 #[test]
 fn the_emacs_mode_highlights_every_word() {
     check("editors/emacs/ipvs-mode.el", emacs_words());
-}
-
-#[test]
-fn the_language_server_knows_every_word() {
-    let known: BTreeSet<String> = ipvsc::lsp::words::all()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let missing: Vec<_> = language_words().difference(&known).cloned().collect();
-    assert!(missing.is_empty(), "src/lsp/words.rs lacks {missing:?}");
 }

@@ -18,6 +18,7 @@ use crate::model::*;
 use crate::source::{FileId, Sources, Span, Spanned};
 use crate::syntax;
 use crate::syntax::ast::*;
+use crate::syntax::words;
 
 struct Define {
     text: String,
@@ -191,7 +192,8 @@ impl Lowerer<'_> {
             ItemKind::Sync { state, block } => self.sync(item.span, state, block),
             ItemKind::Service(decl) => self.service(decl),
             ItemKind::Unknown { word } => {
-                let d = unknown(Code::UnknownKeyword, word, "statement", syntax::TOP_LEVEL);
+                let names = words::names(words::TOP_LEVEL);
+                let d = unknown(Code::UnknownKeyword, word, "statement", &names);
                 self.report(d);
             }
         }

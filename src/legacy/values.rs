@@ -8,6 +8,7 @@ use crate::check::suggest;
 use crate::check::values;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{DaemonState, Protocol, SchedFlags, Scheduler};
+use crate::syntax::words::{self, Kind};
 
 use super::{aton, services};
 use crate::source::{Span, Spanned};
@@ -344,7 +345,10 @@ pub(super) fn tunnel_type(text: &str, span: Span) -> Result<TunnelType, Diagnost
             format!("unknown tunnel type `{text}`"),
         )
         .label("no such tunnel type")
-        .help(suggest::help(text, &["ipip", "gue", "gre"]))),
+        .help(suggest::help(
+            text,
+            &words::names_of(words::TUNNEL_WORDS, Kind::TunnelType),
+        ))),
     }
 }
 
@@ -358,6 +362,6 @@ pub(super) fn daemon_state(text: &str, span: Span) -> Result<DaemonState, Diagno
             format!("unknown sync daemon state `{text}`"),
         )
         .label("not master or backup")
-        .help(suggest::help(text, &["master", "backup"]))),
+        .help(suggest::help(text, &words::names(words::SYNC_STATES)))),
     }
 }

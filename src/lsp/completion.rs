@@ -227,9 +227,7 @@ fn server_line(ctx: &Context) -> Offers {
     }
     let in_tunnel = ws.iter().rposition(|w| w == "forward").is_some_and(|f| {
         ws.get(f + 1).is_some_and(|m| m == "tunnel")
-            && !ws[f + 1..]
-                .iter()
-                .any(|w| words::SERVER_OPTIONS.contains(&w.as_str()))
+            && !ws[f + 1..].iter().any(|w| words::is_server_option(w))
     });
     if in_tunnel && last == "port" {
         return Offers::values();
@@ -247,7 +245,7 @@ fn server_line(ctx: &Context) -> Offers {
         offers.words.extend(
             words::SERVICE
                 .iter()
-                .filter(|w| words::SERVER_OPTIONS.contains(&w.word))
+                .filter(|w| w.kind == words::Kind::ServerOption)
                 .filter(|w| !ws.iter().any(|u| u == w.word))
                 .map(|w| Offer::word(w, KEYWORD)),
         );

@@ -73,7 +73,7 @@ fn explain(word: &str, ctx: &Context) -> Option<String> {
         (Block::Service, Some("pe")) => vec![words::PERSISTENCE_ENGINES],
         (Block::Service, Some("forward" | "server")) => {
             let tunnel = ws.iter().any(|w| w == "tunnel");
-            if tunnel && !words::SERVER_OPTIONS.contains(&word) {
+            if tunnel && !words::is_server_option(word) {
                 vec![words::TUNNEL_WORDS, words::FORWARD_METHODS]
             } else {
                 vec![words::FORWARD_METHODS, words::SERVICE]
@@ -107,21 +107,7 @@ fn explain(word: &str, ctx: &Context) -> Option<String> {
     if let Ok(s) = word.parse::<Sysctl>() {
         return Some(sysctl(s));
     }
-    find(&[
-        words::TOP_LEVEL,
-        words::SERVICE,
-        words::SERVICE_KINDS,
-        words::FORWARD_METHODS,
-        words::TUNNEL_WORDS,
-        words::SCHEDULER_FLAGS,
-        words::FAMILIES,
-        words::PERSISTENCE_ENGINES,
-        words::TIMEOUTS,
-        words::SYNC_STATES,
-        words::SYNC_OPTIONS,
-        words::DEFENSE_MODES,
-        words::SWITCHES,
-    ])
+    find(words::LISTS)
 }
 
 /// Where the `$constant` at byte `offset` is defined, or the file the `include` there names.

@@ -13,6 +13,7 @@
 //! the test VM, more than reading the kernel's table.
 
 use super::ast::*;
+use super::words::is_server_option;
 use crate::source::{FileId, Span};
 
 /// Reads the chunk at `offset` (separators, then one item and its terminator) when it is a
@@ -54,8 +55,6 @@ fn is_name(c: u8) -> bool {
 fn starts_word(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_'
 }
-
-const SERVER_KEYWORDS: [&str; 4] = ["forward", "weight", "upper", "lower"];
 
 impl<'t> Reader<'t> {
     fn peek(&self) -> Option<u8> {
@@ -384,7 +383,7 @@ impl<'t> Reader<'t> {
                         break;
                     }
                     match self.word_here() {
-                        Some(w) if SERVER_KEYWORDS.contains(&w) => options.push(self.option()?),
+                        Some(w) if is_server_option(w) => options.push(self.option()?),
                         // An unknown option, or `port`: pest's.
                         Some(_) => return None,
                         None => {
@@ -450,7 +449,7 @@ impl<'t> Reader<'t> {
                 self.pos += "one-packet".len();
                 StmtKind::OnePacket
             }
-            w if SERVER_KEYWORDS.contains(&w) => self.option()?.kind,
+            w if is_server_option(w) => self.option()?.kind,
             _ => return None,
         };
         // What may follow (a separator, or the closing brace) is the service's to check.
@@ -525,7 +524,7 @@ impl<'t> Reader<'t> {
                             None => return None,
                         }
                     }
-                    Some(w) if !SERVER_KEYWORDS.contains(&w) => {
+                    Some(w) if !is_server_option(w) => {
                         tunnel.push(TunnelWord::Word(self.word()?));
                     }
                     _ => {

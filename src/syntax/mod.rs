@@ -5,6 +5,7 @@ pub mod ast;
 mod fast;
 pub mod format;
 mod parser;
+pub mod words;
 
 use pest::error::{ErrorVariant, InputLocation};
 use pest::Parser as _;
@@ -17,12 +18,6 @@ use ast::File;
 
 /// The most syntax errors reported for one file.
 pub const MAX_SYNTAX_ERRORS: usize = 20;
-
-/// The words that start a top-level statement; after a syntax error, parsing resumes at the next
-/// line that starts with one.
-pub const TOP_LEVEL: &[&str] = &[
-    "define", "include", "drain", "timeouts", "defense", "sysctl", "sync", "service",
-];
 
 /// Parses a file. Parts after a syntax error are parsed again from the next top-level statement,
 /// so the tree holds everything that parsed and the diagnostics every error.
@@ -92,13 +87,14 @@ fn pest_chunk(
         .map(|item| (builder.item(item), end)))
 }
 
+/// After a syntax error, parsing resumes at the next line that starts a top-level statement.
 fn line_starts_top_level(line: &str) -> bool {
     let word: String = line
         .trim_start()
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect();
-    TOP_LEVEL.contains(&word.as_str())
+    words::is_top_level(&word)
 }
 
 /// The start of the first line after `at` that begins a top-level statement.

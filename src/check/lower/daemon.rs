@@ -7,8 +7,7 @@ use crate::diagnostic::Code;
 use crate::model::*;
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
-
-const SYNC_OPTIONS: &[&str] = &["interface", "syncid", "maxlen", "group", "port", "ttl"];
+use crate::syntax::words;
 
 impl Lowerer<'_> {
     pub(super) fn sync(&mut self, span: Span, state: &Value, block: &Block) {
@@ -20,7 +19,7 @@ impl Lowerer<'_> {
                     text: text.to_string(),
                     span,
                 };
-                let states = &["master", "backup"];
+                let states = &words::names(words::SYNC_STATES);
                 Err(unknown(
                     Code::UnknownValue,
                     &word,
@@ -42,15 +41,11 @@ impl Lowerer<'_> {
             port: None,
             ttl: None,
         };
+        let options = words::names(words::SYNC_OPTIONS);
         for setting in &block.settings {
             let name = setting.name.text.as_str();
-            if !SYNC_OPTIONS.contains(&name) {
-                let d = unknown(
-                    Code::UnknownKeyword,
-                    &setting.name,
-                    "sync option",
-                    SYNC_OPTIONS,
-                );
+            if !options.contains(&name) {
+                let d = unknown(Code::UnknownKeyword, &setting.name, "sync option", &options);
                 self.report(d);
                 continue;
             }

@@ -7,8 +7,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
 use crate::syntax::ast::*;
-
-const SERVER_KEYWORDS: &[&str] = &["forward", "weight", "upper", "lower"];
+use crate::syntax::words::{self, Kind};
 
 /// A server's options as written: on the server itself, or in its service for all its servers.
 #[derive(Default)]
@@ -27,7 +26,8 @@ impl Lowerer<'_> {
             StmtKind::Upper(v) => into.upper = self.number(v, "the upper threshold"),
             StmtKind::Lower(v) => into.lower = self.number(v, "the lower threshold"),
             StmtKind::Unknown { word, .. } => {
-                let d = unknown(Code::UnknownKeyword, word, "server option", SERVER_KEYWORDS);
+                let options = words::names_of(words::SERVICE, Kind::ServerOption);
+                let d = unknown(Code::UnknownKeyword, word, "server option", &options);
                 self.report(d);
             }
             _ => unreachable!("not a server option"),
@@ -57,7 +57,7 @@ impl Lowerer<'_> {
                             }
                         )
                     }
-                    _ => suggest::help(other, &["dr", "nat", "tunnel"]),
+                    _ => suggest::help(other, &words::names(words::FORWARD_METHODS)),
                 };
                 let d = Diagnostic::error(
                     Code::UnknownValue,
@@ -108,7 +108,7 @@ impl Lowerer<'_> {
                                 Code::UnknownValue,
                                 w,
                                 "tunnel option",
-                                &["ipip", "gue", "gre", "port", "nocsum", "csum", "remcsum"],
+                                &words::names(words::TUNNEL_WORDS),
                             );
                             self.report(d);
                             return None;

@@ -11,20 +11,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::{Span, Spanned};
 use crate::syntax::ast::*;
-
-const SERVICE_KEYWORDS: &[&str] = &[
-    "scheduler",
-    "persistent",
-    "netmask",
-    "pe",
-    "one-packet",
-    "forward",
-    "weight",
-    "upper",
-    "lower",
-    "server",
-    "drain",
-];
+use crate::syntax::words;
 
 impl Lowerer<'_> {
     pub(super) fn service_key(&mut self, decl: &ServiceDecl) -> Option<Spanned<ServiceKey>> {
@@ -42,7 +29,8 @@ impl Lowerer<'_> {
                     Some("ipv6") => Family::Ipv6,
                     Some(_) => {
                         let f = family.as_ref().expect("matched Some");
-                        let d = unknown(Code::UnknownValue, f, "address family", &["ipv4", "ipv6"]);
+                        let families = words::names(words::FAMILIES);
+                        let d = unknown(Code::UnknownValue, f, "address family", &families);
                         self.report(d);
                         return None;
                     }
@@ -64,7 +52,7 @@ impl Lowerer<'_> {
                         Code::UnknownProtocol,
                         protocol,
                         "protocol",
-                        &["tcp", "udp", "sctp", "fwmark"],
+                        &words::names(words::SERVICE_KINDS),
                     );
                     self.report(d);
                     return None;
@@ -162,7 +150,7 @@ impl Lowerer<'_> {
                         Code::UnknownKeyword,
                         word,
                         "service statement",
-                        SERVICE_KEYWORDS,
+                        &words::names(words::SERVICE),
                     );
                     self.report(d);
                 }
@@ -229,7 +217,7 @@ impl Lowerer<'_> {
                     Code::UnknownValue,
                     word,
                     "scheduler flag",
-                    &["fallback", "port", "flag-1", "flag-2", "flag-3"],
+                    &words::names(&words::SCHEDULER_FLAGS[..words::OFFERED_FLAGS]),
                 );
                 self.report(d);
                 return None;

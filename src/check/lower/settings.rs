@@ -7,10 +7,11 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::model::*;
 use crate::source::Spanned;
 use crate::syntax::ast::*;
+use crate::syntax::words;
 
 impl Lowerer<'_> {
     pub(super) fn timeouts(&mut self, block: &Block) {
-        let names = ["tcp", "tcpfin", "udp"];
+        let names = words::names(words::TIMEOUTS);
         for setting in &block.settings {
             let kind = match setting.name.text.as_str() {
                 "tcp" => TimeoutKind::Tcp,
