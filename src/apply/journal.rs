@@ -3,7 +3,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -12,8 +11,8 @@ use crate::model::Table;
 use crate::plan::state::State;
 use crate::wire::{self, TableDoc, JOURNAL_VERSION};
 
-/// The directory of the lock and the journal: `$IPVSC_STATE_DIR`, or `/var/lib/ipvsc` (on
-/// disk, so that a journal outlives a power loss).
+/// The directory of the lock, the journal and the state: where the caller says (the CLI:
+/// `$IPVSC_STATE_DIR`, or [`DEFAULT_STATE_DIR`]).
 #[derive(Clone, Debug)]
 pub struct StateDir {
     path: PathBuf,
@@ -60,12 +59,13 @@ pub struct Journal {
     _lock: File,
 }
 
+/// Where the state directory is unless the caller says otherwise: on disk, so that a journal
+/// outlives a power loss.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/ipvsc";
+
 impl StateDir {
-    pub fn new() -> StateDir {
-        let path = std::env::var_os("IPVSC_STATE_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/var/lib/ipvsc"));
-        StateDir { path }
+    pub fn new(path: impl Into<PathBuf>) -> StateDir {
+        StateDir { path: path.into() }
     }
 
     pub fn path(&self) -> &Path {
@@ -105,20 +105,12 @@ impl StateDir {
             .truncate(false)
             .write(true)
             .open(self.path.join("lock"))?;
-        // SAFETY: flock on a file descriptor we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        // flock(2): released by the kernel when the process dies.
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
         Ok(Journal {
             dir: self.clone(),
             _lock: file,
         })
-    }
-}
-
-impl Default for StateDir {
-    fn default() -> StateDir {
-        StateDir::new()
     }
 }
 

@@ -5,9 +5,10 @@
 
 mod journal;
 
-pub use journal::{Journal, JournalEntry, StateDir};
+pub use journal::{Journal, JournalEntry, StateDir, DEFAULT_STATE_DIR};
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kernel::{Kernel, KernelError, Op};
@@ -18,32 +19,32 @@ use crate::source::SourceMap;
 /// Operations handed to the kernel between two checks for a refusal or a signal.
 pub const BATCH: usize = 256;
 
-/// Set by SIGINT/SIGTERM while an apply runs.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// A request to stop: a transaction that sees it stops between batches and rolls back. The
+/// library installs no signal handler; the caller sets it (the CLI does on SIGINT and SIGTERM).
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<AtomicBool>);
 
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
+impl Cancel {
+    /// The flag to set, for a signal handler.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
 
-/// From now on SIGINT and SIGTERM ask the running apply to stop and roll back.
-pub fn catch_signals() {
-    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, handler);
-        libc::signal(libc::SIGTERM, handler);
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
-/// Whether a signal asked to stop.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
-
-/// Knobs for tests: make operation `fail_at` (0-based) fail as if the kernel refused it.
-#[derive(Clone, Copy, Debug, Default)]
+/// How a transaction runs: what stops it, and for tests an operation `fail_at` (0-based)
+/// that fails as if the kernel refused it.
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     pub fail_at: Option<usize>,
+    pub cancel: Cancel,
 }
 
 /// Why a transaction did not complete.
@@ -105,7 +106,7 @@ pub fn execute(
     let mut stopped = None;
     let mut done = 0;
     while done < total && stopped.is_none() {
-        if interrupted() {
+        if options.cancel.is_cancelled() {
             stopped = Some(Stopped::Interrupted { done });
             break;
         }
@@ -334,6 +335,7 @@ mod tests {
                 &p,
                 Options {
                     fail_at: Some(fail_at),
+                    ..Options::default()
                 },
                 &mut |_, _| {},
             )

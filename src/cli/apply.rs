@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::{Error, Exit, InputArgs, Outcome};
-use crate::apply::{self, Failed, Journal, JournalEntry, Options, StateDir, Stopped};
+use crate::apply::{self, Failed, Journal, JournalEntry, Options, Stopped};
 use crate::diagnostic::{self, Style};
 use crate::kernel::netlink::NetlinkKernel;
 use crate::kernel::Kernel;
@@ -80,7 +80,10 @@ fn test_options() -> Result<Options, Error> {
         Err(_) => Ok(Options::default()),
         Ok(v) => v
             .parse()
-            .map(|k| Options { fail_at: Some(k) })
+            .map(|k| Options {
+                fail_at: Some(k),
+                ..Options::default()
+            })
             .map_err(|_| {
                 Error::usage(format!("IPVSC_TEST_FAIL_AT={v} is not an operation number"))
             }),
@@ -94,7 +97,7 @@ fn test_options() -> Result<Options, Error> {
 
 /// The lock (waiting for another apply), and the interrupted apply its journal holds, if any.
 pub(crate) fn lock() -> Result<(Journal, Option<JournalEntry>), Error> {
-    let dir = StateDir::new();
+    let dir = super::state_dir();
     let journal = dir.lock().map_err(|e| {
         Error::usage(format!(
             "cannot take the lock in {}: {e}",
@@ -235,7 +238,10 @@ pub(crate) fn transaction(
             "cannot write the journal, so nothing was changed: {e}"
         ))
     })?;
-    apply::catch_signals();
+    let options = Options {
+        cancel: super::signals::cancel_on_signals(),
+        ..options
+    };
     let show_progress = std::io::stderr().is_terminal() && plan.op_count() > apply::BATCH;
     let mut progress = |done: usize, total: usize| {
         if show_progress {

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use super::apply::{lock_clean, save_state, transaction};
 use super::{Error, Exit, Outcome};
-use crate::apply::{self, Options};
+use crate::apply::Options;
 use crate::kernel::netlink::NetlinkKernel;
 use crate::kernel::Kernel;
 use crate::plan::render::duration;
@@ -85,7 +85,7 @@ fn finish(kernel: &mut NetlinkKernel, verbose: bool) -> Result<Vec<Draining>, Er
 /// Waits until every recorded drain is finished, finishing each as it becomes due, with a
 /// progress line. SIGINT/SIGTERM stops the wait and leaves the drains recorded.
 pub fn wait(kernel: &mut NetlinkKernel) -> Outcome {
-    apply::catch_signals();
+    let cancel = super::signals::cancel_on_signals();
     let terminal = std::io::stderr().is_terminal();
     let mut last_print = None::<(Instant, usize)>;
     loop {
@@ -108,7 +108,7 @@ pub fn wait(kernel: &mut NetlinkKernel) -> Outcome {
         }
         let until = Instant::now() + POLL;
         while Instant::now() < until {
-            if apply::interrupted() {
+            if cancel.is_cancelled() {
                 if terminal {
                     eprintln!();
                 }
@@ -142,7 +142,7 @@ fn progress(left: &[Draining]) -> String {
 
 /// The drains recorded, for `plan` and `overrides` (no lock: the file is replaced whole).
 pub fn recorded() -> Result<State, Error> {
-    crate::apply::StateDir::new().read_state().map_err(|e| {
+    super::state_dir().read_state().map_err(|e| {
         Error::usage(format!(
             "cannot read the recorded drains and overrides: {e}"
         ))

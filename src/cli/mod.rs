@@ -14,6 +14,7 @@ mod overrides;
 mod plan;
 mod recover;
 mod save;
+mod signals;
 mod zero;
 
 use std::io::IsTerminal;
@@ -271,6 +272,19 @@ pub(crate) fn load_clean(
     style: Style,
 ) -> Result<Table, Error> {
     load_checked(&mut Sources::new(), path, options, style).map(|c| c.table)
+}
+
+/// The state directory (lock, journal, drains and overrides): `$IPVSC_STATE_DIR`, or
+/// /var/lib/ipvsc.
+pub(crate) fn state_dir() -> crate::apply::StateDir {
+    crate::apply::StateDir::new(
+        std::env::var_os("IPVSC_STATE_DIR")
+            .filter(|v| !v.is_empty())
+            .map_or_else(
+                || std::path::PathBuf::from(crate::apply::DEFAULT_STATE_DIR),
+                std::path::PathBuf::from,
+            ),
+    )
 }
 
 /// The environment variable naming a directory where every netlink datagram sent and received

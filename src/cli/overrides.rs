@@ -216,7 +216,7 @@ fn wait_idle(
     server: ServerKey,
     secs: u32,
 ) -> Outcome {
-    crate::apply::catch_signals();
+    let cancel = super::signals::cancel_on_signals();
     let start = Instant::now();
     let limit = Duration::from_secs(secs.into());
     loop {
@@ -226,7 +226,7 @@ fn wait_idle(
             println!("server {server} of service {service} has no connections left");
             return Ok(Exit::Ok);
         }
-        if start.elapsed() >= limit || crate::apply::interrupted() {
+        if start.elapsed() >= limit || cancel.is_cancelled() {
             return Err(Error::Input(format!(
                 "server {server} of service {service} still has {left} connection{} after {}; it stays disabled",
                 if left == 1 { "" } else { "s" },

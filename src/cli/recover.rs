@@ -22,12 +22,14 @@ pub fn run() -> Outcome {
     );
     let plan = plan::plan(&entry.before, &SourceMap::default(), &current, Scope::All);
     println!("{}", plan::summary(&plan));
-    apply::catch_signals();
     match apply::execute(
         &mut kernel,
         &current,
         &plan,
-        Options::default(),
+        Options {
+            cancel: super::signals::cancel_on_signals(),
+            ..Options::default()
+        },
         &mut |_, _| {},
     ) {
         Ok(n) => {
