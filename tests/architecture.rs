@@ -5,7 +5,9 @@ mod common;
 
 fn readme_section(title: &str) -> String {
     let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let start = readme.find(title).unwrap_or_else(|| panic!("README has {title}"));
+    let start = readme
+        .find(title)
+        .unwrap_or_else(|| panic!("README has {title}"));
     let rest = &readme[start + title.len()..];
     rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
 }
@@ -25,7 +27,10 @@ fn the_architecture_section_matches_the_tree() {
         }
     }
     for m in &modules {
-        assert!(section.contains(m.as_str()), "the architecture section does not name {m}");
+        assert!(
+            section.contains(m.as_str()),
+            "the architecture section does not name {m}"
+        );
     }
     for named in section.split('`').skip(1).step_by(2) {
         if let Some(path) = named.strip_prefix("src/") {
@@ -41,7 +46,9 @@ fn the_architecture_section_matches_the_tree() {
 fn the_documented_exit_statuses_are_the_defined_ones() {
     let error_rs = std::fs::read_to_string(common::root().join("src/cli/error.rs")).unwrap();
     let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let documented = &readme[readme.find("Exit status: 0 success").expect("README lists them")..];
+    let documented = &readme[readme
+        .find("Exit status: 0 success")
+        .expect("README lists them")..];
     let documented = &documented[..documented.find("\n\n").unwrap()];
     // Every `/// N: ...` status of the Exit enum appears as "N " in the README's list.
     let defined: Vec<&str> = error_rs
