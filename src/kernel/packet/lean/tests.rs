@@ -6,39 +6,9 @@ use netlink_packet_core::{DefaultNla, Emitable, NLA_F_NESTED};
 use netlink_packet_generic::GenlMessage;
 
 use super::*;
+use crate::kernel::fake::{key, server, service_reply};
 use crate::kernel::packet::*;
 use crate::model::*;
-
-fn key(addr: &str, port: u16) -> ServiceKey {
-    ServiceKey::Inet {
-        protocol: Protocol::Tcp,
-        addr: addr.parse().unwrap(),
-        port,
-    }
-}
-
-fn server(addr: &str, forward: Forward) -> Server {
-    Server {
-        forward,
-        ..Server::new(ServerKey {
-            addr: addr.parse().unwrap(),
-            port: 80,
-        })
-    }
-}
-
-/// A NEW_SERVICE reply with counters.
-fn service_reply(s: &Service) -> IpvsMessage {
-    let mut attrs = service_to_attrs(s);
-    attrs.push(SvcAttr::Stats64(
-        Stats {
-            conns: 11,
-            ..Stats::default()
-        }
-        .to_attrs64(),
-    ));
-    IpvsMessage::new(IpvsCmd::NewService, vec![IpvsAttr::Service(attrs)])
-}
 
 fn genl(msg: &IpvsMessage) -> Vec<u8> {
     let genl = GenlMessage::from_payload(msg.clone());
