@@ -2,6 +2,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::trace::Stages;
 use super::{Error, Exit, InputArgs, Outcome};
 use crate::apply::{self, Failed, Journal, JournalEntry, Options, Stopped};
 use crate::diagnostic::{self, Style};
@@ -113,18 +114,25 @@ pub(crate) fn lock() -> Result<(Journal, Option<JournalEntry>), Error> {
 /// `ipvsc apply`: make the kernel's table what the file says, all or nothing; then wait for the
 /// servers it removed to drain.
 pub fn run(args: Args, style: Style) -> Outcome {
-    let mut sources = Sources::new();
-    let mut desired = super::load_checked(&mut sources, &args.file, &args.input, style)?;
-    args.drain.apply_to(&mut desired.policy);
+    let trace = Stages::from_env();
     let options = test_options()?;
-    let mut kernel = super::open_netlink()?;
-    let journal = lock_clean()?;
-    let recorded = journal.state().map_err(|e| {
-        Error::usage(format!(
-            "cannot read the recorded drains and overrides: {e}"
-        ))
-    })?;
-    let current = kernel.read()?;
+    let mut sources = Sources::new();
+    // The file is compiled while the kernel's table is read, under the lock.
+    let (mut desired, (mut kernel, journal, recorded, current)) =
+        super::compile_while(&mut sources, &args.file, &args.input, style, move || {
+            let mut kernel = super::open_netlink()?;
+            let journal = lock_clean()?;
+            let recorded = journal.state().map_err(|e| {
+                Error::usage(format!(
+                    "cannot read the recorded drains and overrides: {e}"
+                ))
+            })?;
+            let current = kernel.read()?;
+            trace.mark("kernel read");
+            Ok((kernel, journal, recorded, current))
+        })?;
+    trace.mark("compiled");
+    args.drain.apply_to(&mut desired.policy);
     let leaving = plan::leaving(&desired.table, &current, &recorded);
     let loads = kernel.loads(&leaving)?;
     let live = Live {
@@ -134,6 +142,9 @@ pub fn run(args: Args, style: Style) -> Outcome {
         now: state::now(),
     };
     let plan = plan::plan_live(&desired.table, &desired.map, &current, args.scope, &live);
+    // What is left to do needs the plan and the file's text, not the table it was made from.
+    drop(desired);
+    trace.mark("planned");
     if args.verbose {
         print!("{}", plan::render(&plan, &sources));
     } else {
@@ -159,6 +170,7 @@ pub fn run(args: Args, style: Style) -> Outcome {
             0 => String::new(),
             n => format!(", {n} draining"),
         };
+        trace.mark("applied");
         println!(
             "Applied: {add} added, {change} changed, {remove} removed{drain} ({n} kernel operations in {:.2} s).",
             started.elapsed().as_secs_f64()

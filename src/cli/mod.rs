@@ -15,6 +15,7 @@ mod plan;
 mod recover;
 mod save;
 mod signals;
+mod trace;
 mod zero;
 
 use std::io::IsTerminal;
@@ -263,6 +264,27 @@ pub(crate) fn load_checked(
         return Err(Error::Reported(Exit::Errors));
     }
     Ok(compiled)
+}
+
+/// [`load_checked`] of `path` on this thread while `read` runs on another: compiling a file
+/// and reading the kernel's table need nothing from each other. The file's errors come first
+/// (the reading thread is left to end with the process); then `read`'s.
+pub(crate) fn compile_while<R: Send + 'static>(
+    sources: &mut Sources,
+    path: &Path,
+    options: impl Into<Options>,
+    style: Style,
+    read: impl FnOnce() -> Result<R, Error> + Send + 'static,
+) -> Result<(Compiled, R), Error> {
+    let reader = std::thread::Builder::new()
+        .name("read".into())
+        .spawn(read)
+        .map_err(|e| Error::usage(format!("cannot start a thread: {e}")))?;
+    let compiled = load_checked(sources, path, options, style)?;
+    let read = reader
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    Ok((compiled, read))
 }
 
 /// [`load_checked`], for the table alone.

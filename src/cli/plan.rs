@@ -5,6 +5,7 @@ use clap::ValueEnum;
 use super::{Error, Exit, InputArgs, Outcome};
 use crate::compiler::{Compiled, InputFormat};
 use crate::diagnostic::Style;
+use crate::kernel::netlink::NetlinkKernel;
 use crate::kernel::Kernel;
 use crate::model::Table;
 use crate::plan::state::{self, State};
@@ -45,12 +46,12 @@ pub struct Args {
 /// `ipvsc plan`: what `apply` would do, as a reviewer reads it.
 pub fn run(args: Args, style: Style) -> Outcome {
     let mut sources = Sources::new();
-    let mut desired = super::load_checked(&mut sources, &args.file, &args.input, style)?;
-    args.drain.apply_to(&mut desired.policy);
     let plan = match args.from.as_deref() {
         // A saved table has no connections and no recorded drains: every leaving server that
         // drains is shown draining.
         Some(from) => {
+            let mut desired = super::load_checked(&mut sources, &args.file, &args.input, style)?;
+            args.drain.apply_to(&mut desired.policy);
             let current = saved_table(from, style)?;
             let live = Live {
                 policy: &desired.policy,
@@ -60,7 +61,18 @@ pub fn run(args: Args, style: Style) -> Outcome {
             };
             plan::plan_live(&desired.table, &desired.map, &current, args.scope, &live)
         }
-        None => live_plan(&desired, args.scope)?,
+        None => {
+            // The file is compiled while the kernel's table is read.
+            let (mut desired, (kernel, current, recorded)) =
+                super::compile_while(&mut sources, &args.file, &args.input, style, || {
+                    let mut kernel = super::open_netlink()?;
+                    let current = kernel.read()?;
+                    let recorded = super::drain::recorded()?;
+                    Ok((kernel, current, recorded))
+                })?;
+            args.drain.apply_to(&mut desired.policy);
+            live_plan(&desired, kernel, &current, &recorded, args.scope)?
+        }
     };
     match args.format {
         PlanFormat::Text => print!("{}", plan::render(&plan, &sources)),
@@ -87,24 +99,27 @@ fn saved_table(from: &str, style: Style) -> Result<Table, Error> {
     }
 }
 
-/// The plan against the kernel, with its servers' connections and the recorded drains and
-/// overrides.
-fn live_plan(desired: &Compiled, scope: Scope) -> Result<Plan, Error> {
-    let mut kernel = super::open_netlink()?;
-    let current = kernel.read()?;
-    let recorded = super::drain::recorded()?;
-    let leaving = plan::leaving(&desired.table, &current, &recorded);
+/// The plan against the kernel's table, with its servers' connections and the recorded drains
+/// and overrides.
+fn live_plan(
+    desired: &Compiled,
+    mut kernel: NetlinkKernel,
+    current: &Table,
+    recorded: &State,
+    scope: Scope,
+) -> Result<Plan, Error> {
+    let leaving = plan::leaving(&desired.table, current, recorded);
     let loads = kernel.loads(&leaving)?;
     let live = Live {
         policy: &desired.policy,
         loads: Some(&loads),
-        state: &recorded,
+        state: recorded,
         now: state::now(),
     };
     Ok(plan::plan_live(
         &desired.table,
         &desired.map,
-        &current,
+        current,
         scope,
         &live,
     ))

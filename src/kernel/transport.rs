@@ -11,8 +11,9 @@ pub(super) const ACK_SLOT: usize = 2048;
 /// Slots per `recvmmsg`.
 pub(super) const ACK_SLOTS: usize = 64;
 
-/// How to move datagrams; a socket, or canned replies in the tests.
-pub(super) trait Transport {
+/// How to move datagrams; a socket, or canned replies in the tests. `Send`, so that a kernel
+/// can be read on one thread while the file is compiled on another.
+pub(super) trait Transport: Send {
     fn send(&mut self, datagram: &[u8]) -> io::Result<()>;
     /// Reads one whole datagram into `buf`, replacing its contents.
     fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()>;
