@@ -3,13 +3,12 @@
 //! netlink_dump_done, genetlink's dumps), so that the dump walk, the sequence matching and the
 //! error decoding are tested on synthetic bytes, without a kernel.
 
-use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 use std::collections::VecDeque;
 use std::fs;
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use netlink_packet_core::{
     Emitable, NetlinkBuffer, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED,
@@ -36,10 +35,10 @@ pub struct Req {
     pub msg: Option<IpvsMessage>,
 }
 
-type Responder = Box<dyn FnMut(&[Req]) -> Vec<Vec<u8>>>;
+type Responder = Box<dyn FnMut(&[Req]) -> Vec<Vec<u8>> + Send>;
 
 /// What the fake kernel was sent: the requests of each `send()`.
-pub type Sends = Rc<RefCell<Vec<Vec<Req>>>>;
+pub type Sends = Arc<Mutex<Vec<Vec<Req>>>>;
 
 /// Answers each `send()` with the datagrams its responder makes.
 pub struct Fake {
@@ -50,8 +49,8 @@ pub struct Fake {
 }
 
 impl Fake {
-    pub fn new(respond: impl FnMut(&[Req]) -> Vec<Vec<u8>> + 'static) -> (Fake, Sends) {
-        let sends = Rc::new(RefCell::new(Vec::new()));
+    pub fn new(respond: impl FnMut(&[Req]) -> Vec<Vec<u8>> + Send + 'static) -> (Fake, Sends) {
+        let sends = Arc::new(Mutex::new(Vec::new()));
         let fake = Fake {
             queue: VecDeque::new(),
             sends: sends.clone(),
@@ -80,7 +79,7 @@ impl Transport for Fake {
             offset += align4(len);
         }
         self.queue.extend((self.respond)(&reqs));
-        self.sends.borrow_mut().push(reqs);
+        self.sends.lock().unwrap().push(reqs);
         Ok(())
     }
 

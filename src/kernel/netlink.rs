@@ -174,24 +174,45 @@ impl NetlinkKernel {
     /// bytes, without the counters: what `save` reads, thousands of messages, without an
     /// allocation per attribute.
     pub fn read_ordered(&mut self) -> Result<DumpOrder, KernelError> {
-        self.read_ordered_of(None)
+        let mut out = Vec::new();
+        self.dump_each(None, |mut service, servers| {
+            service.servers = servers.iter().map(|s| (s.key, *s)).collect();
+            out.push((service, servers.to_vec()));
+        })?;
+        Ok(out)
     }
 
-    /// [`NetlinkKernel::read_ordered`] of the services in `only` (all when `None`): one dump
-    /// of the services, and one of the servers of each wanted.
-    fn read_ordered_of(
+    /// The services in `only` (all when `None`), each with its servers, as a table's map: built
+    /// as they come, with no copy of the dump kept.
+    fn services_of(
         &mut self,
         only: Option<&BTreeSet<ServiceKey>>,
-    ) -> Result<DumpOrder, KernelError> {
+    ) -> Result<BTreeMap<ServiceKey, Service>, KernelError> {
+        let mut services = Vec::new();
+        self.dump_each(only, |mut service, servers| {
+            // Collected from a list, a map is built in one pass with full nodes.
+            service.servers = servers.iter().map(|s| (s.key, *s)).collect();
+            services.push((service.key, service));
+        })?;
+        Ok(services.into_iter().collect())
+    }
+
+    /// One dump of the services, then one of the servers of each in `only` (all when `None`):
+    /// `each` gets the service (its `servers` empty) and its servers in the kernel's order.
+    fn dump_each(
+        &mut self,
+        only: Option<&BTreeSet<ServiceKey>>,
+        mut each: impl FnMut(Service, &[Server]),
+    ) -> Result<(), KernelError> {
         const DOING: &str = "list the virtual services";
         let replies = self
             .session
             .dump(packet::get_services())
             .map_err(|f| f.into_read_error(DOING))?;
-        let mut out = Vec::with_capacity(replies.len());
         let mut dests = Replies::default();
+        let mut servers = Vec::new();
         for reply in replies.iter() {
-            let mut service = packet::read_service_reply(reply)
+            let service = packet::read_service_reply(reply)
                 .map_err(|e| Failure::decode(e).into_read_error(DOING))?;
             if only.is_some_and(|keys| !keys.contains(&service.key)) {
                 continue;
@@ -201,19 +222,15 @@ impl NetlinkKernel {
                 .dump_into(packet::get_dests(&service.key), &mut dests)
                 .map_err(|f| f.into_read_error(&doing()))?;
             let family = service.key.family();
-            let mut servers = Vec::with_capacity(dests.len());
+            servers.clear();
             for dest in dests.iter() {
                 let server = packet::read_dest_reply(dest, family)
                     .map_err(|e| Failure::decode(e).into_read_error(&doing()))?;
                 servers.push(server);
             }
-            service.servers = BTreeMap::new();
-            for server in &servers {
-                service.servers.insert(server.key, *server);
-            }
-            out.push((service, servers));
+            each(service, &servers);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// [`Kernel::read`] and [`NetlinkKernel::read_ordered`] from one set of dumps.
@@ -221,11 +238,19 @@ impl NetlinkKernel {
         let ordered = self.read_ordered()?;
         let table = Table {
             services: ordered.iter().map(|(s, _)| (s.key, s.clone())).collect(),
+            ..self.read_rest()?
+        };
+        Ok((table, ordered))
+    }
+
+    /// A table of everything but services: timeouts, daemons, sysctls.
+    fn read_rest(&mut self) -> Result<Table, KernelError> {
+        Ok(Table {
+            services: BTreeMap::new(),
             timeouts: self.timeouts()?,
             daemons: self.daemons()?,
             sysctls: read_sysctls(&self.sysctl_dir)?,
-        };
-        Ok((table, ordered))
+        })
     }
 
     /// The connection timeouts (GET_CONFIG, `ipvsadm -L --timeout`).
@@ -291,7 +316,10 @@ impl NetlinkKernel {
 
 impl Kernel for NetlinkKernel {
     fn read(&mut self) -> Result<Table, KernelError> {
-        self.read_with_order().map(|(table, _)| table)
+        Ok(Table {
+            services: self.services_of(None)?,
+            ..self.read_rest()?
+        })
     }
 
     fn apply(&mut self, op: &Op) -> Result<(), KernelError> {
@@ -306,12 +334,9 @@ impl Kernel for NetlinkKernel {
 
     fn read_services(&mut self, keys: &[ServiceKey]) -> Result<Table, KernelError> {
         let only: BTreeSet<ServiceKey> = keys.iter().copied().collect();
-        let ordered = self.read_ordered_of(Some(&only))?;
         Ok(Table {
-            services: ordered.into_iter().map(|(s, _)| (s.key, s)).collect(),
-            timeouts: self.timeouts()?,
-            daemons: self.daemons()?,
-            sysctls: read_sysctls(&self.sysctl_dir)?,
+            services: self.services_of(Some(&only))?,
+            ..self.read_rest()?
         })
     }
 

@@ -49,6 +49,7 @@ impl Replies {
         self.ends.push(self.bytes.len());
     }
 
+    #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.ends.len()
     }

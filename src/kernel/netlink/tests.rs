@@ -110,7 +110,7 @@ fn reads_a_dump_of_many_datagrams() {
     let got = k.read_ordered().unwrap();
     assert_eq!(got.iter().map(|(s, _)| s.key).collect::<Vec<_>>(), expected);
     // One GET_SERVICE dump, then one GET_DEST dump per service.
-    assert_eq!(sends.borrow().len(), 3001);
+    assert_eq!(sends.lock().unwrap().len(), 3001);
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn an_interrupted_dump_is_read_again() {
     let mut k = kernel(fake, &no_sysctls());
     let got = k.read_ordered().unwrap();
     assert_eq!(got.len(), 1, "the second, consistent dump");
-    let sends = sends.borrow();
+    let sends = sends.lock().unwrap();
     let cmds: Vec<_> = sends
         .iter()
         .map(|r| r[0].msg.as_ref().unwrap().cmd)
@@ -210,7 +210,7 @@ fn a_batch_matches_acks_by_sequence_number() {
         "2048\n"
     );
     // The three requests before the sysctl in one send(), the two after it in another.
-    let sends = sends.borrow();
+    let sends = sends.lock().unwrap();
     assert_eq!(sends.iter().map(Vec::len).collect::<Vec<_>>(), [3, 2]);
     assert!(sends[0]
         .iter()
@@ -225,7 +225,7 @@ fn a_big_batch_is_sent_in_windows() {
     let results = k.send_batch(&ops(150));
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(
-        sends.borrow().iter().map(Vec::len).collect::<Vec<_>>(),
+        sends.lock().unwrap().iter().map(Vec::len).collect::<Vec<_>>(),
         [64, 64, 22]
     );
     // apply is a batch of one.
@@ -272,7 +272,7 @@ fn no_privilege_and_no_module_are_told_apart() {
         e.to_string(),
         "cannot use IPVS: the ip_vs module is not loaded: modprobe ip_vs"
     );
-    let req = sends.borrow()[0][0].clone();
+    let req = sends.lock().unwrap()[0][0].clone();
     assert_eq!(req.kind, 0x10, "GENL_ID_CTRL");
 
     // Other refusals are neither.
