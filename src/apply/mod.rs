@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kernel::{Kernel, KernelError, Op};
-use crate::model::Table;
+use std::collections::BTreeSet;
+
+use crate::model::{ServiceKey, Table};
 use crate::plan::{inverse, simulate, Change, Plan};
 use crate::source::SourceMap;
 
@@ -143,21 +145,18 @@ pub fn execute(
         done = end;
         progress(done, total);
     }
+    // The services the plan touches (`None`: all of them) are all that is read back, and all
+    // of the table found that the checks and the rollback need.
+    let touched = touched(&ops);
+    let found = part(start, touched.as_deref());
     if stopped.is_none() {
         // What the kernel acknowledged is not proof: read the table back (the services the
         // plan touched, and everything else but services).
-        let mut expected = start.clone();
+        let mut expected = found.clone();
         for op in &ops {
             simulate(&mut expected, op);
         }
-        let after = match touched(&ops) {
-            Some(keys) => {
-                expected.services.retain(|k, _| keys.contains(k));
-                kernel.read_services(&keys)
-            }
-            None => kernel.read(),
-        };
-        match after {
+        match read_part(kernel, touched.as_deref()) {
             Ok(after) => {
                 let difference = crate::plan::plan(
                     &expected,
@@ -185,12 +184,37 @@ pub fn execute(
     let stopped = stopped.expect("stopped");
     Err(Failed {
         stopped,
-        rollback: roll_back(kernel, start, &ops, &succeeded),
+        rollback: roll_back_part(kernel, &found, touched.as_deref(), &ops, &succeeded),
     })
 }
 
+/// The part of `table` a plan touching `keys` needs: those services (all when `None`), and
+/// everything else but services.
+fn part(table: &Table, keys: Option<&[ServiceKey]>) -> Table {
+    let Some(keys) = keys else {
+        return table.clone();
+    };
+    Table {
+        services: keys
+            .iter()
+            .filter_map(|k| table.services.get(k).map(|s| (*k, s.clone())))
+            .collect(),
+        timeouts: table.timeouts,
+        daemons: table.daemons.clone(),
+        sysctls: table.sysctls.clone(),
+    }
+}
+
+/// The kernel's [`part`].
+fn read_part(kernel: &mut dyn Kernel, keys: Option<&[ServiceKey]>) -> Result<Table, KernelError> {
+    match keys {
+        Some(keys) => kernel.read_services(keys),
+        None => kernel.read(),
+    }
+}
+
 /// The services `ops` change, or `None` when one of them changes them all.
-fn touched(ops: &[&Op]) -> Option<Vec<crate::model::ServiceKey>> {
+fn touched(ops: &[&Op]) -> Option<Vec<ServiceKey>> {
     let mut keys = std::collections::BTreeSet::new();
     for op in ops {
         match op {
@@ -224,24 +248,36 @@ pub fn roll_back(
     ops: &[&Op],
     succeeded: &[bool],
 ) -> Rollback {
-    let mut state = start.clone();
-    let mut undo: Vec<Vec<Op>> = Vec::new();
-    for (op, ok) in ops.iter().zip(succeeded) {
-        if *ok {
-            undo.push(inverse(&state, op));
-            simulate(&mut state, op);
-        }
-    }
-    let undo: Vec<Op> = undo.into_iter().rev().flatten().collect();
+    let touched = touched(ops);
+    roll_back_part(
+        kernel,
+        &part(start, touched.as_deref()),
+        touched.as_deref(),
+        ops,
+        succeeded,
+    )
+}
+
+/// [`roll_back`], where `start` holds only the services `keys` (all when `None`) and nothing
+/// else is read back: the operations change no other service.
+fn roll_back_part(
+    kernel: &mut dyn Kernel,
+    start: &Table,
+    keys: Option<&[ServiceKey]>,
+    ops: &[&Op],
+    succeeded: &[bool],
+) -> Rollback {
+    let undo = undo(start, ops, succeeded);
     let mut performed = undo.len();
     let mut failures: Vec<KernelError> = kernel
         .apply_batch(&undo)
         .into_iter()
         .filter_map(Result::err)
         .collect();
+    drop(undo);
     // What still differs from `start`, read back from the kernel.
     let left_to_do = |kernel: &mut dyn Kernel| {
-        kernel.read().map(|now| {
+        read_part(kernel, keys).map(|now| {
             crate::plan::plan(start, &SourceMap::default(), &now, crate::plan::Scope::All)
         })
     };
@@ -279,6 +315,48 @@ pub fn roll_back(
     }
 }
 
+/// The operations that undo those of `ops` marked succeeded, newest first. A service the
+/// table found did not have and the operations added is deleted with its servers in one operation: what was done to it before is
+/// not undone one by one (rolling back a load is one delete per service).
+fn undo(start: &Table, ops: &[&Op], succeeded: &[bool]) -> Vec<Op> {
+    let mut state = start.clone();
+    let mut added = BTreeSet::new();
+    // Each operation's inverse, its own operations reversed, so that reversing the whole list
+    // gives the inverses newest first, each in its order.
+    let mut undo = Vec::new();
+    for (op, ok) in ops.iter().zip(succeeded) {
+        if !*ok {
+            continue;
+        }
+        if let Op::AddService(s) = op {
+            if !start.services.contains_key(&s.key) {
+                added.insert(s.key);
+            }
+        }
+        undo.extend(inverse(&state, op).into_iter().rev());
+        simulate(&mut state, op);
+    }
+    undo.retain(|op| match op {
+        Op::DeleteService(_) => true,
+        other => service_of(other).is_none_or(|k| !added.contains(&k)),
+    });
+    undo.reverse();
+    undo
+}
+
+/// The service an operation changes, if it is one service's.
+fn service_of(op: &Op) -> Option<ServiceKey> {
+    match op {
+        Op::AddService(s) | Op::EditService(s) => Some(s.key),
+        Op::DeleteService(k)
+        | Op::AddServer(k, _)
+        | Op::EditServer(k, _)
+        | Op::DeleteServer(k, _)
+        | Op::Zero(Some(k)) => Some(*k),
+        _ => None,
+    }
+}
+
 /// The change an operation of the plan belongs to (for error messages).
 pub fn change_of(plan: &Plan, index: usize) -> Option<&Change> {
     plan.ops().nth(index).map(|(_, c)| c)
@@ -302,6 +380,61 @@ mod tests {
     use crate::source::SourceMap;
 
     use crate::compiler::compile_clean as compile;
+
+    fn ops_of(text: &str, start: &Table) -> Vec<Op> {
+        plan(&compile(text), &SourceMap::default(), start, Scope::All)
+            .ops()
+            .map(|(op, _)| op.clone())
+            .collect()
+    }
+
+    #[test]
+    fn undoing_a_load_deletes_each_service_once() {
+        let ops = ops_of(
+            "service tcp 10.0.0.1:80 { server 10.0.0.2; server 10.0.0.3 }\n\
+             service udp 10.0.0.1:53 { server 10.0.0.5 }\n",
+            &Table::default(),
+        );
+        let refs: Vec<&Op> = ops.iter().collect();
+        let undo = undo(&Table::default(), &refs, &vec![true; ops.len()]);
+        assert!(
+            undo.iter().all(|op| matches!(op, Op::DeleteService(_))),
+            "{undo:?}"
+        );
+        assert_eq!(undo.len(), 2);
+    }
+
+    #[test]
+    fn a_service_deleted_and_added_again_is_put_back_in_full() {
+        // Replacing a service the table had: its undo is not cut short like an added one's.
+        let mut k = MemoryKernel::new();
+        let text = "service tcp 10.0.0.1:80 { server 10.0.0.2 weight 3; server 10.0.0.3 }\n";
+        for op in ops_of(text, &Table::default()) {
+            k.apply(&op).unwrap();
+        }
+        let start = k.read().unwrap();
+        let key = *start.services.keys().next().unwrap();
+        let mut again = start.services[&key].clone();
+        again.servers.clear();
+        let new = crate::model::Server::new(crate::model::ServerKey {
+            addr: "10.0.0.9".parse().unwrap(),
+            port: 80,
+        });
+        let ops = [
+            Op::DeleteService(key),
+            Op::AddService(again),
+            Op::AddServer(key, new),
+        ];
+        let refs: Vec<&Op> = ops.iter().collect();
+        for op in &ops {
+            k.apply(op).unwrap();
+        }
+        let back = undo(&start, &refs, &[true; 3]);
+        for op in &back {
+            k.apply(op).unwrap();
+        }
+        assert_eq!(k.read().unwrap(), start, "{back:?}");
+    }
 
     #[test]
     fn a_failure_at_any_step_restores_the_table() {

@@ -269,10 +269,15 @@ pub fn plan_live(
         });
     }
 
-    let base = plan(want, map, view, scope);
+    let mut base = plan(want, map, view, scope);
     let mut removed_busy = 0;
     let mut drained_persistent = false;
-    for change in base.changes {
+    // Removals become drains where they must, in place: a large plan is not copied.
+    for slot in base.changes.iter_mut() {
+        if slot.action != Action::Remove {
+            continue;
+        }
+        let change = std::mem::replace(slot, Change::placeholder());
         let drain = |key: &ServiceKey| live.policy.of(key).deadline();
         match (change.action, change.subject) {
             (Action::Remove, Subject::Server(service, server)) => {
@@ -281,13 +286,13 @@ pub fn plan_live(
                 match drain(&service) {
                     Some(secs) if left != Some(0) => {
                         drained_persistent |= view.services[&service].persistence.is_some();
-                        changes.push(drain_server(
+                        *slot = drain_server(
                             service, have, left, secs, live.now, &mut state, false,
-                        ));
+                        );
                     }
                     _ => {
                         removed_busy += usize::from(left != Some(0));
-                        changes.push(change);
+                        *slot = change;
                     }
                 }
             }
@@ -334,23 +339,26 @@ pub fn plan_live(
                                 ),
                             });
                         }
-                        changes.push(Change {
+                        *slot = Change {
                             action: Action::Drain,
                             subject: Subject::Service(service),
                             fields: Fields::Listed(fields),
                             ops,
                             span: None,
-                        });
+                        };
                     }
                     _ => {
                         removed_busy += busy.len();
-                        changes.push(change);
+                        *slot = change;
                     }
                 }
             }
-            _ => changes.push(change),
+            _ => *slot = change,
         }
     }
+    // The finished drains go first.
+    base.changes.splice(0..0, changes);
+    let changes = base.changes;
 
     if removed_busy > 0 && sysctl_after(want, current, Sysctl::ExpireNodestConn) == Some(0) {
         notes.push(format!(

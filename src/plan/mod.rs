@@ -126,6 +126,19 @@ pub struct Change {
     pub span: Option<Span>,
 }
 
+impl Change {
+    /// A change that does nothing, to hold a place while its change is worked out.
+    pub(crate) fn placeholder() -> Change {
+        Change {
+            action: Action::Change,
+            subject: Subject::Timeouts,
+            fields: Fields::Listed(Vec::new()),
+            ops: Vec::new(),
+            span: None,
+        }
+    }
+}
+
 /// The ordered changes from one table to another.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -461,13 +474,10 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
         }
     }
 
-    let mut changes = Vec::with_capacity(
-        settings.len() + stops.len() + removals.len() + updates.len() + starts.len(),
-    );
-    changes.extend(settings);
-    changes.extend(stops);
-    changes.extend(removals);
-    changes.extend(updates);
+    // The updates are most of a large plan (a load is nothing else): the rest goes around
+    // them, so that they are not copied.
+    let mut changes = updates;
+    changes.splice(0..0, settings.into_iter().chain(stops).chain(removals));
     changes.extend(starts);
     Plan {
         changes,
@@ -530,5 +540,15 @@ mod tests {
         let desired = compile("sync master { interface lo; maxlen 100 }\n");
         let exact = running(&desired, DaemonState::Master, 100);
         assert!(plan(&desired, &map, &exact, Scope::All).is_empty());
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn sizes() {
+        use std::mem::size_of;
+        eprintln!("Op {} Change {} Subject {} Fields {} Server {} Service {} ServiceKey {} Span {} Field {}",
+            size_of::<crate::kernel::Op>(), size_of::<super::Change>(), size_of::<super::Subject>(), size_of::<super::Fields>(),
+            size_of::<crate::model::Server>(), size_of::<crate::model::Service>(), size_of::<crate::model::ServiceKey>(), size_of::<Option<crate::source::Span>>(), size_of::<super::Field>());
     }
 }
