@@ -2,14 +2,14 @@
 //! before the first change, so that a crash mid-apply can be rolled back by the next run.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Table;
+use crate::model::{ServiceKey, Table};
 use crate::plan::state::State;
-use crate::wire::{self, TableDoc, JOURNAL_VERSION};
+use crate::wire::{self, ServiceKeyDoc, TableDoc, JOURNAL_VERSION};
 
 /// The directory of the lock, the journal and the state: where the caller says (the CLI:
 /// `$IPVSC_STATE_DIR`, or [`DEFAULT_STATE_DIR`]).
@@ -38,7 +38,12 @@ pub struct JournalDoc {
     /// nothing across a reboot, so a journal of another boot protects a table that is gone.
     #[serde(default)]
     pub boot_id: Option<String>,
-    /// The kernel's table before the first change: what `recover` restores.
+    /// The services the apply changes, when it changes only some: `before` holds those alone
+    /// (the ones the kernel had), and `recover` touches no other. Absent: the whole table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<ServiceKeyDoc>>,
+    /// The kernel's table before the first change (of `services`, when given): what `recover`
+    /// restores.
     pub before: TableDoc,
 }
 
@@ -50,6 +55,8 @@ pub struct JournalEntry {
     pub started: u64,
     pub source: String,
     pub boot_id: Option<String>,
+    /// The services the apply changes (`None`: it may change any); `before` holds only those.
+    pub services: Option<Vec<ServiceKey>>,
     pub before: Table,
 }
 
@@ -124,8 +131,15 @@ impl Journal {
         }
     }
 
-    /// Records the table found, durably, before the first change.
-    pub fn begin(&self, source: &str, before: &Table) -> std::io::Result<()> {
+    /// Records the table found, durably, before the first change: `before` is the part of it
+    /// the apply may change, the services `services` (all when `None`) and everything but
+    /// services. Written as it is serialized, without a copy of the text in memory.
+    pub fn begin(
+        &self,
+        source: &str,
+        before: &Table,
+        services: Option<&[ServiceKey]>,
+    ) -> std::io::Result<()> {
         let entry = JournalDoc {
             format_version: JOURNAL_VERSION,
             pid: std::process::id(),
@@ -134,10 +148,12 @@ impl Journal {
                 .map_or(0, |d| d.as_secs()),
             source: source.to_string(),
             boot_id: boot_id(),
+            services: services.map(|keys| keys.iter().map(|k| (*k).into()).collect()),
             before: before.into(),
         };
-        let text = serde_json::to_string(&entry).expect("a journal serializes");
-        write_durably(&self.dir, &self.dir.journal_path(), text.as_bytes())
+        write_durably_with(&self.dir, &self.dir.journal_path(), |out| {
+            serde_json::to_writer(out, &entry).map_err(std::io::Error::from)
+        })
     }
 
     /// The drains and overrides recorded so far.
@@ -199,6 +215,15 @@ fn read_journal(text: &str) -> std::io::Result<JournalEntry> {
         started: doc.started,
         source: doc.source,
         boot_id: doc.boot_id,
+        services: doc
+            .services
+            .map(|keys| {
+                keys.into_iter()
+                    .map(ServiceKey::try_from)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+            .map_err(|e| invalid(format!("the journal's services: {e}")))?,
         before: Table::try_from(doc.before)
             .map_err(|e| invalid(format!("the journal's table: {e}")))?,
     })
@@ -207,9 +232,19 @@ fn read_journal(text: &str) -> std::io::Result<JournalEntry> {
 /// Replaces `path` (in `dir`) with `bytes`, on disk before it returns: written to a temporary
 /// file, synced, renamed over, and the directory synced.
 fn write_durably(dir: &StateDir, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_durably_with(dir, path, |out| out.write_all(bytes))
+}
+
+/// [`write_durably`] of what `write` writes, through a buffer.
+fn write_durably_with(
+    dir: &StateDir,
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
-    let mut file = File::create(&tmp)?;
-    file.write_all(bytes)?;
+    let mut out = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+    write(&mut out)?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
     File::open(dir.path())?.sync_all()
@@ -258,7 +293,11 @@ mod tests {
         assert_eq!(entry.source, "lb.ipvs");
         assert_eq!(entry.before.server_count(), 2);
         assert_eq!(entry.before.daemons.len(), 1);
-        let newer = text.replacen('{', "{\"format_version\": 3, ", 1);
+        let newer = text.replacen(
+            '{',
+            &format!("{{\"format_version\": {}, ", JOURNAL_VERSION + 1),
+            1,
+        );
         assert!(read_journal(&newer)
             .unwrap_err()
             .to_string()
@@ -267,8 +306,7 @@ mod tests {
 
     /// Version 2 as this ipvsc writes it, pinned by a committed file: a change to the journal's
     /// shape is a new format version, and the file is read back to the same table.
-    #[test]
-    fn version_2_is_pinned_and_read() {
+    fn every_option() -> Table {
         let mut sources = crate::source::Sources::new();
         let id = sources.add(crate::source::SourceFile::new(
             "every-option.ipvs",
@@ -277,27 +315,61 @@ mod tests {
         ));
         let compiled = crate::compiler::compile(&mut sources, id, &Default::default());
         assert!(!compiled.has_errors());
-        let table = compiled.table;
+        compiled.table
+    }
+
+    #[test]
+    fn version_3_is_pinned_and_read() {
+        let table = every_option();
+        let keys: Vec<ServiceKey> = table.services.keys().take(2).copied().collect();
+        let part = crate::apply::part(&table, Some(&keys));
         let entry = JournalDoc {
             format_version: JOURNAL_VERSION,
             pid: 4242,
             started: 1_764_000_000,
             source: "every-option.ipvs".into(),
             boot_id: Some("0b7e2a46-3c1f-4f0e-9d55-5b8f3e6c1a20".into()),
-            before: (&table).into(),
+            services: Some(keys.iter().map(|k| (*k).into()).collect()),
+            before: (&part).into(),
         };
         let text = serde_json::to_string_pretty(&entry).unwrap() + "\n";
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/src/apply/testdata/journal-v2.json"
+            "/src/apply/testdata/journal-v3.json"
         );
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(path, &text).unwrap();
         }
-        assert_eq!(text, include_str!("testdata/journal-v2.json"));
+        assert_eq!(text, include_str!("testdata/journal-v3.json"));
+        let read = read_journal(include_str!("testdata/journal-v3.json")).unwrap();
+        assert_eq!(read.before, part);
+        assert_eq!(read.services, Some(keys));
+        assert_eq!(read.format_version, 3);
+    }
+
+    #[test]
+    fn a_version_2_journal_holds_the_whole_table() {
         let read = read_journal(include_str!("testdata/journal-v2.json")).unwrap();
-        assert_eq!(read.before, table);
+        assert_eq!(read.before, every_option());
+        assert_eq!(read.services, None);
         assert_eq!(read.format_version, 2);
+    }
+
+    #[test]
+    fn begin_writes_what_is_read_back() {
+        let dir = dir("begin");
+        let journal = dir.lock().unwrap();
+        let table = every_option();
+        let keys: Vec<ServiceKey> = table.services.keys().take(1).copied().collect();
+        let part = crate::apply::part(&table, Some(&keys));
+        journal.begin("f.ipvs", &part, Some(&keys)).unwrap();
+        let read = journal.pending().unwrap().unwrap();
+        assert_eq!((read.before, read.services), (part, Some(keys)));
+        journal.begin("f.ipvs", &table, None).unwrap();
+        let read = journal.pending().unwrap().unwrap();
+        assert_eq!((read.before, read.services), (table, None));
+        journal.end().unwrap();
+        assert!(journal.pending().unwrap().is_none());
     }
 
     #[test]

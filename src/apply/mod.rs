@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kernel::{Kernel, KernelError, Op};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use crate::model::{ServiceKey, Table};
@@ -148,11 +149,11 @@ pub fn execute(
     // The services the plan touches (`None`: all of them) are all that is read back, and all
     // of the table found that the checks and the rollback need.
     let touched = touched(&ops);
-    let found = part(start, touched.as_deref());
+    let found = part_of(start, touched.as_deref());
     if stopped.is_none() {
         // What the kernel acknowledged is not proof: read the table back (the services the
         // plan touched, and everything else but services).
-        let mut expected = found.clone();
+        let mut expected = found.as_ref().clone();
         for op in &ops {
             simulate(&mut expected, op);
         }
@@ -190,11 +191,20 @@ pub fn execute(
 
 /// The part of `table` a plan touching `keys` needs: those services (all when `None`), and
 /// everything else but services.
-fn part(table: &Table, keys: Option<&[ServiceKey]>) -> Table {
+pub fn part(table: &Table, keys: Option<&[ServiceKey]>) -> Table {
+    part_of(table, keys).into_owned()
+}
+
+/// [`part`], borrowed when it is all of `table`. `keys` are sorted (as [`touched_by`] gives
+/// them).
+fn part_of<'a>(table: &'a Table, keys: Option<&[ServiceKey]>) -> Cow<'a, Table> {
     let Some(keys) = keys else {
-        return table.clone();
+        return Cow::Borrowed(table);
     };
-    Table {
+    if table.services.keys().all(|k| keys.binary_search(k).is_ok()) {
+        return Cow::Borrowed(table);
+    }
+    Cow::Owned(Table {
         services: keys
             .iter()
             .filter_map(|k| table.services.get(k).map(|s| (*k, s.clone())))
@@ -202,7 +212,7 @@ fn part(table: &Table, keys: Option<&[ServiceKey]>) -> Table {
         timeouts: table.timeouts,
         daemons: table.daemons.clone(),
         sysctls: table.sysctls.clone(),
-    }
+    })
 }
 
 /// The kernel's [`part`].
@@ -211,6 +221,12 @@ fn read_part(kernel: &mut dyn Kernel, keys: Option<&[ServiceKey]>) -> Result<Tab
         Some(keys) => kernel.read_services(keys),
         None => kernel.read(),
     }
+}
+
+/// The services `plan` changes, or `None` when it may change any (it deletes them all).
+pub fn touched_by(plan: &Plan) -> Option<Vec<ServiceKey>> {
+    let ops: Vec<&Op> = plan.ops().map(|(op, _)| op).collect();
+    touched(&ops)
 }
 
 /// The services `ops` change, or `None` when one of them changes them all.
@@ -251,7 +267,7 @@ pub fn roll_back(
     let touched = touched(ops);
     roll_back_part(
         kernel,
-        &part(start, touched.as_deref()),
+        &part_of(start, touched.as_deref()),
         touched.as_deref(),
         ops,
         succeeded,

@@ -245,7 +245,11 @@ pub(crate) fn transaction(
     options: Options,
     report: impl FnOnce(&Failed) -> Exit,
 ) -> Result<usize, Error> {
-    journal.begin(source, current).map_err(|e| {
+    // The journal holds what the plan may change: at a large table, a small change writes a
+    // small journal.
+    let services = apply::touched_by(plan);
+    let found = apply::part(current, services.as_deref());
+    journal.begin(source, &found, services.as_deref()).map_err(|e| {
         Error::usage(format!(
             "cannot write the journal, so nothing was changed: {e}"
         ))
@@ -263,7 +267,7 @@ pub(crate) fn transaction(
             }
         }
     };
-    match apply::execute(kernel, current, plan, options, &mut progress) {
+    match apply::execute(kernel, &found, plan, options, &mut progress) {
         Ok(n) => {
             // The state goes to disk before the journal goes: a crash in between leaves the
             // journal, and `recover` puts back the table the recorded state was made for.

@@ -15,7 +15,11 @@ pub fn run() -> Outcome {
             return Ok(Exit::Ok);
         }
     };
-    let current = kernel.read()?;
+    // A journal of some services restores those alone: the interrupted apply changed no other.
+    let current = match &entry.services {
+        Some(keys) => kernel.read_services(keys)?,
+        None => kernel.read()?,
+    };
     println!(
         "Recovering from an interrupted apply of {} (pid {}): restoring the table it found.",
         entry.source, entry.pid

@@ -5,7 +5,7 @@
 //!
 //! | document | written by | version |
 //! | --- | --- | --- |
-//! | the journal (`/var/lib/ipvsc/journal.json`) | `apply` before its first change | [`JOURNAL_VERSION`] (1 is read too) |
+//! | the journal (`/var/lib/ipvsc/journal.json`) | `apply` before its first change | [`JOURNAL_VERSION`] (1 and 2 are read too) |
 //! | drains and overrides (`state.json`) | `apply`, `drain`, `disable`, `weight`, `enable` | [`STATE_VERSION`] |
 //! | `save --format json` | `save` | [`SAVE_VERSION`] |
 //! | `plan --format json` | `plan` | [`PLAN_VERSION`] |
@@ -32,8 +32,9 @@ pub use table::{
     TimeoutsDoc,
 };
 
-/// The journal's format. Version 1 (before drains) had no `format_version` and is read as it is.
-pub const JOURNAL_VERSION: u32 = 2;
+/// The journal's format. Version 1 (before drains) had no `format_version` and is read as it is;
+/// version 3 added `services` (a journal of part of the table); 1 and 2 hold the whole table.
+pub const JOURNAL_VERSION: u32 = 3;
 /// The drain and override state.
 pub const STATE_VERSION: u32 = 1;
 /// `save --format json`.
