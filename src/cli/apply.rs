@@ -249,11 +249,13 @@ pub(crate) fn transaction(
     // small journal.
     let services = apply::touched_by(plan);
     let found = apply::part(current, services.as_deref());
-    journal.begin(source, &found, services.as_deref()).map_err(|e| {
-        Error::usage(format!(
-            "cannot write the journal, so nothing was changed: {e}"
-        ))
-    })?;
+    journal
+        .begin(source, &found, services.as_deref())
+        .map_err(|e| {
+            Error::usage(format!(
+                "cannot write the journal, so nothing was changed: {e}"
+            ))
+        })?;
     let options = Options {
         cancel: super::signals::cancel_on_signals(),
         ..options

@@ -3,12 +3,12 @@
 //! netlink_dump_done, genetlink's dumps), so that the dump walk, the sequence matching and the
 //! error decoding are tested on synthetic bytes, without a kernel.
 
-use std::sync::{Arc, Mutex};
 use std::collections::VecDeque;
 use std::fs;
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use netlink_packet_core::{
     Emitable, NetlinkBuffer, NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED,

@@ -286,9 +286,8 @@ pub fn plan_live(
                 match drain(&service) {
                     Some(secs) if left != Some(0) => {
                         drained_persistent |= view.services[&service].persistence.is_some();
-                        *slot = drain_server(
-                            service, have, left, secs, live.now, &mut state, false,
-                        );
+                        *slot =
+                            drain_server(service, have, left, secs, live.now, &mut state, false);
                     }
                     _ => {
                         removed_busy += usize::from(left != Some(0));

@@ -542,13 +542,3 @@ mod tests {
         assert!(plan(&desired, &map, &exact, Scope::All).is_empty());
     }
 }
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn sizes() {
-        use std::mem::size_of;
-        eprintln!("Op {} Change {} Subject {} Fields {} Server {} Service {} ServiceKey {} Span {} Field {}",
-            size_of::<crate::kernel::Op>(), size_of::<super::Change>(), size_of::<super::Subject>(), size_of::<super::Fields>(),
-            size_of::<crate::model::Server>(), size_of::<crate::model::Service>(), size_of::<crate::model::ServiceKey>(), size_of::<Option<crate::source::Span>>(), size_of::<super::Field>());
-    }
-}

@@ -225,7 +225,12 @@ fn a_big_batch_is_sent_in_windows() {
     let results = k.send_batch(&ops(150));
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(
-        sends.lock().unwrap().iter().map(Vec::len).collect::<Vec<_>>(),
+        sends
+            .lock()
+            .unwrap()
+            .iter()
+            .map(Vec::len)
+            .collect::<Vec<_>>(),
         [64, 64, 22]
     );
     // apply is a batch of one.
