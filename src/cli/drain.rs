@@ -48,8 +48,16 @@ fn finish(kernel: &mut NetlinkKernel, verbose: bool) -> Result<Vec<Draining>, Er
     if recorded.drains.is_empty() {
         return Ok(Vec::new());
     }
-    let current = kernel.read()?;
-    let services: Vec<_> = recorded.drains.iter().map(|r| r.service).collect();
+    // Only the services with drains are read: a wait polls every two seconds, and the rest of
+    // a large table is none of its business.
+    let services: Vec<_> = recorded
+        .drains
+        .iter()
+        .map(|r| r.service)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let current = kernel.read_services(&services)?;
     let loads = kernel.loads(&services)?;
     let plan = plan::finish_drains(&current, &recorded, Some(&loads), state::now());
     for note in &plan.notes {

@@ -708,6 +708,32 @@ mod tests {
     }
 
     #[test]
+    fn finishing_needs_only_the_services_that_drain() {
+        // `ipvsc drain` reads the services with drains alone: the plan is the same as with
+        // the whole table, whether the service stays or goes.
+        let other = "service udp 10.0.0.9:53 { server 10.0.0.8 }\n";
+        for (now, then) in [(AB, A), (AB, "")] {
+            let mut k = kernel(&format!("{now}{other}"));
+            k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), busy(1));
+            k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.2:80"), busy(1));
+            let p = apply(&mut k, &format!("{then}{other}"), &State::default(), T0);
+            assert!(!p.state.drains.is_empty());
+            let services = [svc("tcp 10.0.0.1:80")];
+            for left in [busy(1), busy(0)] {
+                k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), left);
+                k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.2:80"), left);
+                let loads = k.loads(&services).unwrap();
+                let whole = finish_drains(&k.read().unwrap(), &p.state, Some(&loads), T0 + 1);
+                let part = k.read_services(&services).unwrap();
+                let some = finish_drains(&part, &p.state, Some(&loads), T0 + 1);
+                assert_eq!(whole.changes, some.changes);
+                assert_eq!(whole.state, some.state);
+                assert_eq!(whole.draining, some.draining);
+            }
+        }
+    }
+
+    #[test]
     fn a_drain_someone_else_changed_is_dropped_not_forced() {
         let mut k = kernel(AB);
         k.set_load(svc("tcp 10.0.0.1:80"), srv("10.0.0.3:80"), busy(1));
