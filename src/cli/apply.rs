@@ -146,7 +146,10 @@ pub fn run(args: Args, style: Style) -> Outcome {
     drop(desired);
     trace.mark("planned");
     if args.verbose {
-        print!("{}", plan::render(&plan, &sources));
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        plan::write(&plan, &sources, &mut out)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| Error::usage(format!("cannot write the plan: {e}")))?;
     } else {
         for note in &plan.notes {
             eprintln!("note: {note}");

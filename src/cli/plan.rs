@@ -74,10 +74,14 @@ pub fn run(args: Args, style: Style) -> Outcome {
             live_plan(&desired, kernel, &current, &recorded, args.scope)?
         }
     };
+    // Written as it is made: a plan of a million changes is not held as text too.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
-        PlanFormat::Text => print!("{}", plan::render(&plan, &sources)),
-        PlanFormat::Json => print!("{}", plan::render_json(&plan, &sources)),
+        PlanFormat::Text => plan::write(&plan, &sources, &mut out),
+        PlanFormat::Json => plan::write_json(&plan, &sources, &mut out),
     }
+    .and_then(|()| std::io::Write::flush(&mut out))
+    .map_err(|e| Error::usage(format!("cannot write the plan: {e}")))?;
     Ok(exit_status(&plan, args.detailed_exitcode))
 }
 

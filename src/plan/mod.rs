@@ -8,7 +8,7 @@ mod simulate;
 pub mod state;
 
 pub use drain::{finish_drains, leaving, plan_live, Draining, Live};
-pub use render::{render, render_json, summary};
+pub use render::{render, render_json, summary, write, write_json};
 pub use simulate::{inverse, simulate};
 
 use std::collections::BTreeMap;

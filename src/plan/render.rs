@@ -1,7 +1,7 @@
 //! A plan as a reviewer reads it: `+` add, `~` change (old → new), `-` remove, `-/+` replace,
 //! and a summary line.
 
-use std::fmt::Write;
+use std::io::{self, Write};
 
 use super::{Action, Change, Plan};
 use crate::source::Sources;
@@ -45,25 +45,33 @@ pub fn duration(secs: u64) -> String {
 }
 
 /// The drains under way, one line each, and what an operator should know.
-fn aside(plan: &Plan, out: &mut String) {
+fn aside(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     if !plan.draining.is_empty() {
-        let _ = writeln!(out, "Still draining (from an earlier apply):");
+        writeln!(out, "Still draining (from an earlier apply):")?;
         for d in &plan.draining {
-            let _ = writeln!(out, "    {d}");
+            writeln!(out, "    {d}")?;
         }
-        out.push('\n');
+        writeln!(out)?;
     }
     for note in &plan.notes {
-        let _ = writeln!(out, "note: {note}");
+        writeln!(out, "note: {note}")?;
     }
     if !plan.notes.is_empty() {
-        out.push('\n');
+        writeln!(out)?;
     }
+    Ok(())
 }
 
 /// The plan as text.
 pub fn render(plan: &Plan, sources: &Sources) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    write(plan, sources, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("the plan is text")
+}
+
+/// [`render`], written to `out` as it is made.
+pub fn write(plan: &Plan, sources: &Sources, out: &mut dyn Write) -> io::Result<()> {
+    let mut empty = true;
     for change in &plan.changes {
         // A replaced sync daemon is stopped early and started last; the reader sees it once,
         // at its stop, with what changes.
@@ -72,14 +80,11 @@ pub fn render(plan: &Plan, sources: &Sources) -> String {
         {
             continue;
         }
+        empty = false;
         let head = format!("{:>3} {}", change.action.symbol(), change.subject);
         match location(change, sources) {
-            Some(at) => {
-                let _ = writeln!(out, "{head}  ({at})");
-            }
-            None => {
-                let _ = writeln!(out, "{head}");
-            }
+            Some(at) => writeln!(out, "{head}  ({at})")?,
+            None => writeln!(out, "{head}")?,
         }
         let fields = change.fields.list();
         if fields.is_empty() {
@@ -91,30 +96,37 @@ pub fn render(plan: &Plan, sources: &Sources) -> String {
                     .iter()
                     .map(|f| format!("{} {}", f.name, f.new))
                     .collect();
-                let _ = writeln!(out, "      {}", parts.join(", "));
+                writeln!(out, "      {}", parts.join(", "))?;
             }
             _ => {
                 for f in fields.iter() {
                     if f.old.is_empty() {
-                        let _ = writeln!(out, "      {}: {}", f.name, f.new);
+                        writeln!(out, "      {}: {}", f.name, f.new)?;
                     } else {
-                        let _ = writeln!(out, "      {}: {} → {}", f.name, f.old, f.new);
+                        writeln!(out, "      {}: {} → {}", f.name, f.old, f.new)?;
                     }
                 }
             }
         }
     }
-    if !out.is_empty() {
-        out.push('\n');
+    if !empty {
+        writeln!(out)?;
     }
-    aside(plan, &mut out);
-    out.push_str(&summary(plan));
-    out.push('\n');
-    out
+    aside(plan, out)?;
+    writeln!(out, "{}", summary(plan))
 }
 
 /// The plan as JSON, for tools.
 pub fn render_json(plan: &Plan, sources: &Sources) -> String {
-    let doc = crate::wire::PlanDoc::new(plan, |c| location(c, sources));
-    serde_json::to_string_pretty(&doc).expect("a plan serializes") + "\n"
+    let mut out = Vec::new();
+    write_json(plan, sources, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("JSON is text")
+}
+
+/// [`render_json`], written to `out` as it is made.
+pub fn write_json(plan: &Plan, sources: &Sources, out: &mut dyn Write) -> io::Result<()> {
+    let location = |c: &Change| location(c, sources);
+    let doc = crate::wire::PlanDoc::new(plan, &location);
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
 }

@@ -3,17 +3,19 @@
 use serde::Serialize;
 
 use super::{OpDoc, ServerKeyDoc, ServiceKeyDoc, PLAN_VERSION};
-use crate::plan::{Draining, Plan};
+use crate::plan::{Change, Draining, Plan};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct PlanDoc {
+/// The document borrows the plan: its changes are serialized one [`ChangeDoc`] at a time, so
+/// that a plan of a million changes is written without a copy of it in memory.
+#[derive(Serialize)]
+pub struct PlanDoc<'a> {
     pub format_version: u32,
     pub add: usize,
     pub change: usize,
     pub remove: usize,
     pub drain: usize,
     pub operations: usize,
-    pub changes: Vec<ChangeDoc>,
+    pub changes: ChangesDoc<'a>,
     pub draining: Vec<DrainingDoc>,
     pub notes: Vec<String>,
 }
@@ -60,9 +62,48 @@ impl From<&Draining> for DrainingDoc {
     }
 }
 
-impl PlanDoc {
+/// A plan's changes, as a list of [`ChangeDoc`] made as it is written.
+pub struct ChangesDoc<'a> {
+    plan: &'a Plan,
+    location: &'a dyn Fn(&Change) -> Option<String>,
+}
+
+impl Serialize for ChangesDoc<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.plan
+                .changes
+                .iter()
+                .map(|c| ChangeDoc::new(c, (self.location)(c))),
+        )
+    }
+}
+
+impl ChangeDoc {
+    /// The change, declared at `location`.
+    pub fn new(c: &Change, location: Option<String>) -> ChangeDoc {
+        ChangeDoc {
+            action: c.action.name(),
+            subject: c.subject.to_string(),
+            fields: c
+                .fields
+                .list()
+                .iter()
+                .map(|f| FieldDoc {
+                    name: f.name,
+                    old: f.old.clone(),
+                    new: f.new.clone(),
+                })
+                .collect(),
+            ops: c.ops.iter().map(OpDoc::from).collect(),
+            location,
+        }
+    }
+}
+
+impl<'a> PlanDoc<'a> {
     /// The plan, with each change's `file:line` from `location`.
-    pub fn new(plan: &Plan, location: impl Fn(&crate::plan::Change) -> Option<String>) -> PlanDoc {
+    pub fn new(plan: &'a Plan, location: &'a dyn Fn(&Change) -> Option<String>) -> PlanDoc<'a> {
         let (add, change, remove) = plan.counts();
         PlanDoc {
             format_version: PLAN_VERSION,
@@ -71,26 +112,7 @@ impl PlanDoc {
             remove,
             drain: plan.drain_count(),
             operations: plan.op_count(),
-            changes: plan
-                .changes
-                .iter()
-                .map(|c| ChangeDoc {
-                    action: c.action.name(),
-                    subject: c.subject.to_string(),
-                    fields: c
-                        .fields
-                        .list()
-                        .iter()
-                        .map(|f| FieldDoc {
-                            name: f.name,
-                            old: f.old.clone(),
-                            new: f.new.clone(),
-                        })
-                        .collect(),
-                    ops: c.ops.iter().map(OpDoc::from).collect(),
-                    location: location(c),
-                })
-                .collect(),
+            changes: ChangesDoc { plan, location },
             draining: plan.draining.iter().map(DrainingDoc::from).collect(),
             notes: plan.notes.clone(),
         }
