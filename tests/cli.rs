@@ -476,3 +476,37 @@ fn input_above_the_limit_is_refused() {
         Some(2)
     );
 }
+
+#[test]
+fn a_bad_file_is_reported_before_the_kernel_is_needed() {
+    // `apply` and `plan` compile the file while another thread reads the kernel: the file's
+    // errors come first, whether or not IPVS can be reached (this host's kernel may have none,
+    // and the test may not run as root).
+    let state = std::env::temp_dir().join(format!("ipvsc-cli-bad-{}", std::process::id()));
+    for command in ["apply", "plan"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ipvsc"))
+            .args([command, "--color", "never", "-"])
+            .env("IPVSC_STATE_DIR", &state)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(b"service tcp 10.0.0.1:80 { server 10.0.0.300 }\n")?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
+        assert!(
+            err.contains("`10.0.0.300` is not a valid IPv4 address"),
+            "{command}: {err}"
+        );
+        assert!(!err.contains("cannot use IPVS"), "{command}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&state);
+}
