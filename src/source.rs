@@ -330,6 +330,14 @@ impl SourceMap {
             .insert(server, span);
     }
 
+    /// Builds each service's map of server spans again from its sorted entries: full nodes,
+    /// where insertions in file order left them about half full.
+    pub fn compact(&mut self) {
+        for spans in self.servers.values_mut() {
+            *spans = std::mem::take(spans).into_iter().collect();
+        }
+    }
+
     pub fn remove_server(&mut self, service: &ServiceKey, server: &ServerKey) {
         if let Some(servers) = self.servers.get_mut(service) {
             servers.remove(server);
