@@ -438,7 +438,7 @@ mod tests {
         });
         let ops = [
             Op::DeleteService(key),
-            Op::AddService(again),
+            Op::AddService(Box::new(again)),
             Op::AddServer(key, new),
         ];
         let refs: Vec<&Op> = ops.iter().collect();

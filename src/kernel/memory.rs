@@ -142,7 +142,7 @@ impl MemoryKernel {
                 self.check_service(s)?;
                 let mut s = s.clone();
                 s.servers.clear();
-                self.table.services.insert(s.key, s);
+                self.table.services.insert(s.key, *s);
             }
             Op::EditService(s) => {
                 if !self.table.services.contains_key(&s.key) {
@@ -153,7 +153,7 @@ impl MemoryKernel {
                 let servers = std::mem::take(&mut old.servers);
                 *old = Service {
                     servers,
-                    ..s.clone()
+                    ..s.as_ref().clone()
                 };
             }
             Op::DeleteService(k) => {
@@ -307,13 +307,16 @@ mod tests {
     fn refuses_what_the_kernel_refuses() {
         let mut k = MemoryKernel::new().with_schedulers(&[Scheduler::Wlc, Scheduler::Rr]);
         let svc = Service::new(key(80));
-        assert_eq!(errno(&mut k, Op::AddService(svc.clone())), 0);
-        assert_eq!(errno(&mut k, Op::AddService(svc.clone())), libc::EEXIST);
+        assert_eq!(errno(&mut k, Op::AddService(Box::new(svc.clone()))), 0);
+        assert_eq!(
+            errno(&mut k, Op::AddService(Box::new(svc.clone()))),
+            libc::EEXIST
+        );
         let twos = Service {
             scheduler: Scheduler::Twos,
             ..svc.clone()
         };
-        assert_eq!(errno(&mut k, Op::EditService(twos)), libc::ENOENT);
+        assert_eq!(errno(&mut k, Op::EditService(Box::new(twos))), libc::ENOENT);
         assert_eq!(errno(&mut k, Op::DeleteService(key(81))), libc::ESRCH);
         assert_eq!(
             errno(&mut k, Op::AddServer(key(81), server("10.0.0.2"))),
@@ -351,7 +354,8 @@ mod tests {
     #[test]
     fn a_daemon_and_mixed_families_exclude_each_other() {
         let mut k = MemoryKernel::new();
-        k.apply(&Op::AddService(Service::new(key(80)))).unwrap();
+        k.apply(&Op::AddService(Box::new(Service::new(key(80)))))
+            .unwrap();
         let tunneled = Server {
             forward: Forward::Tunnel(Tunnel::Ipip),
             ..server("2001:db8::1")

@@ -7,10 +7,11 @@ use crate::model::{
 /// One change to the kernel's table; each is one netlink request (or one sysctl write).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
-    /// `ipvsadm -A`; the service's servers are not part of it.
-    AddService(Service),
+    /// `ipvsadm -A`; the service's servers are not part of it. Boxed, as `EditService`: a
+    /// service is larger than the rest, and a plan holds an operation per server.
+    AddService(Box<Service>),
     /// `ipvsadm -E`: new settings for an existing service.
-    EditService(Service),
+    EditService(Box<Service>),
     /// `ipvsadm -D`: the service and its servers.
     DeleteService(ServiceKey),
     /// `ipvsadm -a`

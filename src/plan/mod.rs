@@ -486,11 +486,11 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
 }
 
 /// A service's settings without its servers: what ADD/SET_SERVICE carry.
-pub fn without_servers(s: &Service) -> Service {
-    Service {
+pub fn without_servers(s: &Service) -> Box<Service> {
+    Box::new(Service {
         servers: BTreeMap::new(),
         ..s.clone()
-    }
+    })
 }
 
 #[cfg(test)]

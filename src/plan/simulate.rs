@@ -19,7 +19,7 @@ pub fn simulate(table: &mut Table, op: &Op) {
                 s.key,
                 Service {
                     servers,
-                    ..s.clone()
+                    ..s.as_ref().clone()
                 },
             );
         }

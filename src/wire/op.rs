@@ -30,8 +30,8 @@ pub enum OpDoc {
 impl From<&Op> for OpDoc {
     fn from(op: &Op) -> OpDoc {
         match op {
-            Op::AddService(s) => OpDoc::AddService(s.into()),
-            Op::EditService(s) => OpDoc::EditService(s.into()),
+            Op::AddService(s) => OpDoc::AddService(s.as_ref().into()),
+            Op::EditService(s) => OpDoc::EditService(s.as_ref().into()),
             Op::DeleteService(k) => OpDoc::DeleteService((*k).into()),
             Op::AddServer(k, s) => OpDoc::AddServer((*k).into(), s.into()),
             Op::EditServer(k, s) => OpDoc::EditServer((*k).into(), s.into()),
@@ -51,8 +51,8 @@ impl TryFrom<OpDoc> for Op {
 
     fn try_from(doc: OpDoc) -> Result<Op, Invalid> {
         Ok(match doc {
-            OpDoc::AddService(s) => Op::AddService(Service::try_from(s)?),
-            OpDoc::EditService(s) => Op::EditService(Service::try_from(s)?),
+            OpDoc::AddService(s) => Op::AddService(Box::new(Service::try_from(s)?)),
+            OpDoc::EditService(s) => Op::EditService(Box::new(Service::try_from(s)?)),
             OpDoc::DeleteService(k) => Op::DeleteService(k.try_into()?),
             OpDoc::AddServer(k, s) => Op::AddServer(k.try_into()?, Server::try_from(s)?),
             OpDoc::EditServer(k, s) => Op::EditServer(k.try_into()?, Server::try_from(s)?),

@@ -132,8 +132,8 @@ fn daemon() -> impl Strategy<Value = Daemon> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => service_key().prop_flat_map(service).prop_map(Op::AddService),
-        2 => service_key().prop_flat_map(service).prop_map(Op::EditService),
+        6 => service_key().prop_flat_map(service).prop_map(|s| Op::AddService(Box::new(s))),
+        2 => service_key().prop_flat_map(service).prop_map(|s| Op::EditService(Box::new(s))),
         1 => service_key().prop_map(Op::DeleteService),
         10 => service_key().prop_flat_map(|k| server(k).prop_map(move |s| Op::AddServer(k, s))),
         3 => service_key().prop_flat_map(|k| server(k).prop_map(move |s| Op::EditServer(k, s))),

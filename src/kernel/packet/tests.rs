@@ -333,8 +333,14 @@ fn every_op_has_its_request() {
     let server = servers().remove(0);
     let daemon = daemons().remove(0);
     let cases = [
-        (Op::AddService(svc.clone()), Some(IpvsCmd::NewService)),
-        (Op::EditService(svc.clone()), Some(IpvsCmd::SetService)),
+        (
+            Op::AddService(Box::new(svc.clone())),
+            Some(IpvsCmd::NewService),
+        ),
+        (
+            Op::EditService(Box::new(svc.clone())),
+            Some(IpvsCmd::SetService),
+        ),
         (Op::DeleteService(svc.key), Some(IpvsCmd::DelService)),
         (Op::AddServer(svc.key, server), Some(IpvsCmd::NewDest)),
         (Op::EditServer(svc.key, server), Some(IpvsCmd::SetDest)),

@@ -93,7 +93,7 @@ fn decodes_errors_and_their_extended_ack() {
         matches!(&p[0].done, Some(Err(Failure::Refused { errno, .. })) if *errno == libc::EMSGSIZE)
     );
     // An op's refusal keeps error.rs's explanation and adds the kernel's words.
-    let op = Op::AddService(Service::new(key("10.0.0.1", 80)));
+    let op = Op::AddService(Box::new(Service::new(key("10.0.0.1", 80))));
     let e = Failure::Refused {
         errno: libc::EEXIST,
         ext_ack: Some("exists".into()),
