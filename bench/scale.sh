@@ -11,7 +11,10 @@
 # Usage: bench/scale.sh [SIZE...]   SIZE is SERVICESxSERVERS (servers per service); default
 #        2000x10 10000x10 10000x100. A quick try: REPS=2 bench/scale.sh 200x10 1000x10
 # Environment: REPS (default 5); IPVSADM_CAP (default 100000: above that many servers
-# `ipvsadm -R` runs once, not REPS times); IPVSC_VM_MEM (default 6G), IPVSC_VM_CPUS (default 2),
+# `ipvsadm -R` runs once, not REPS times); IPVSC_VM_MEM (default 10G: at 1,000,000 servers the
+# kernel's table takes about 0.65 GB, the files 0.4 GB, and ipvsc's peak grew by 2.8 KB a server
+# for a load and 5.3 KB a server for the rollback of every weight between 10,000 and 50,000
+# servers, so perhaps 5.5 GB there), IPVSC_VM_CPUS (default 2),
 # IPVSC_VM_SCENARIO_TIMEOUT and IPVSC_VM_TIMEOUT (default: from the sizes, about three times the
 # expected duration); BENCH_LOG (default target/bench-scale.log, the console log).
 # Needs what `bash tests/vm/vm.sh prepare` installs, as root on Debian. At the end it writes
@@ -37,7 +40,7 @@ done
 # memory, capture and rollback at the largest size (the scenario's expected_minutes).
 minutes=$(for s in $sizes; do echo "${s%x*} ${s#*x}"; done | awk -v reps="$reps" '
     { n++; s += $1 * $2; if ($1 * $2 > top) top = $1 * $2 }
-    END { printf "%.0f", 1 + n + s * (reps + 1) * 0.000017 + top * 0.00002 }')
+    END { printf "%.0f", 1 + n + s * (reps + 1) * 0.000018 + top * 0.000025 }')
 timeout=$((minutes * 180 + 1200))
 echo "bench/scale.sh: sizes $sizes, REPS=$reps: expect about $minutes minutes (boot timeout ${IPVSC_VM_TIMEOUT:-$timeout} s)"
 
@@ -64,7 +67,7 @@ started=$(date +%s)
 IPVSC_BIN=$target/release/ipvsc IPVSC_VM_DATA=$data \
     IPVSC_VM_SCENARIO_TIMEOUT=${IPVSC_VM_SCENARIO_TIMEOUT:-$((timeout - 300))} \
     IPVSC_VM_TIMEOUT=${IPVSC_VM_TIMEOUT:-$timeout} \
-    IPVSC_VM_MEM=${IPVSC_VM_MEM:-6G} IPVSC_VM_CPUS=${IPVSC_VM_CPUS:-2} \
+    IPVSC_VM_MEM=${IPVSC_VM_MEM:-10G} IPVSC_VM_CPUS=${IPVSC_VM_CPUS:-2} \
     bash tests/vm/vm.sh run tests/vm/bench-scale "$log" || rc=$?
 echo "bench/scale.sh: the boot took $(($(date +%s) - started)) s; console log: $log"
 sed -n '/^@@@ BEGIN/,/^@@@ TIME/p' "$log"

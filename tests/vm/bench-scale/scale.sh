@@ -21,7 +21,7 @@
 #  3. One weight: a file that differs from the kernel in one server's weight (exactly one
 #     operation, checked with `ipvsc plan --format json`; the runs alternate two weights), of
 #     each input, against `ipvsadm -Sn`. 2 and 3: a warm-up round, then REPS rounds, in a fresh
-#     namespace of their own (this script run again as `scale.sh noop SIZE`), whose end frees
+#     namespace of their own (this script run again as `scale.sh noop`), whose end frees
 #     the table at once (`ipvsadm -C` alone leaves deleted servers for the kernel's trash timer
 #     to free minutes later, in the middle of other measurements).
 #  4. ipvsc's peak memory (maximum resident set size, from busybox `time -f %M`), measured in
@@ -83,7 +83,7 @@ settle() {
 # The peak memory `time -f %M -o FILE` wrote (after its line on a failed command's status).
 peak() { tail -n 1 "$1"; }
 
-# 2. and 3.: run as `scale.sh noop SIZE` by the main part below, in a fresh namespace. Loads the
+# 2. and 3.: run as `scale.sh noop` by the main part below, in a fresh namespace. Loads the
 # table, then: a warm-up round under `time -f %M` (the peak memory), REPS timed rounds; writes
 # the medians to $W/noop.res.
 noop_rounds() {
@@ -154,7 +154,7 @@ mkdir -p "$W"
 # machine under TCG with 2 vCPUs. bench/scale.sh prints the same.
 expected_minutes() {
     awk -v reps="$REPS" '{ n++; s += $1 * $2; if ($1 * $2 > top) top = $1 * $2 }
-        END { printf "%.0f", 1 + n + s * (reps + 1) * 0.000017 + top * 0.00002 }'
+        END { printf "%.0f", 1 + n + s * (reps + 1) * 0.000018 + top * 0.000025 }'
 }
 # The seconds since the start (guest time), for the progress lines.
 T0=$(now)
@@ -166,10 +166,16 @@ modprobe dummy || fail "modprobe dummy"
 # The sizes as "SERVICES SERVERS" lines; the largest (most servers) gets the rollback.
 sizes=$(for s in $SIZES; do
     echo "$s" | awk -F x 'NF == 2 && $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $1 > 0 && $2 > 0 { print $1, $2; ok = 1 } END { exit !ok }' ||
-        fail "a size is SERVICESxSERVERS, like 2000x10: $s"
+        { echo "FAIL: a size is SERVICESxSERVERS, like 2000x10: $s" >&2; exit 1; }
 done)
 largest=$(echo "$sizes" | awk '{ t = $1 * $2; if (t > best) { best = t; s = $1 "x" $2 } } END { print s }')
 echo "sizes: $SIZES; expect about $(echo "$sizes" | expected_minutes) minutes on the project's machine under TCG (2 vCPUs), most of it at the largest size"
+# What the guest's memory must hold at the largest size (measured between 10,000 and 50,000
+# servers, see bench/scale.sh): the kernel's table, the files, ipvsc rolling back every weight.
+echo "$largest" | awk -F x -v kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)" '{
+    need = $1 * $2 * (0.65 + 5.5) / 1024 + 600
+    printf "guest memory %.0f MiB; the largest size, %s, may need about %.0f MiB%s\n", kb / 1024, $0, need, kb / 1024 < need ? " (set IPVSC_VM_MEM higher)" : ""
+}'
 echo "@@bench params sizes=$(echo "$SIZES" | tr ' ' ,) reps=$REPS ipvsadm_cap=$IPVSADM_CAP cpus=$(nproc) mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) rollback_size=$largest"
 # Writes the table of $1 services of $2 servers each to $W: t1.ipvs and t1.ipvsadm (every weight
 # 1), t7.ipvs and t7.ipvsadm (the first server's weight 7); with $3 = rollback, also rb_add.ipvs
@@ -372,6 +378,8 @@ for size in $SIZES; do
     echo "@@bench memory $at load_ipvs_kb=$(peak "$W/mem_load_ipvs") load_dump_kb=$(peak "$W/mem_load_dump") noop_ipvs_kb=$(peak "$W/mem_noop_ipvs") noop_dump_kb=$(peak "$W/mem_noop_dump") one_ipvs_kb=$(peak "$W/mem_one_ipvs") one_dump_kb=$(peak "$W/mem_one_dump") floor_kb=$(peak "$W/mem_floor")"
     echo "$size $servers $la $lb $lc $noop $noop_dump $one $one_dump" >>"$W/growth"
 
+    rm -rf "$W/cap"
+
     # 6. Rollback of a refused last operation, at the largest size.
     if [ -n "$rb" ]; then
         for case in load weights; do
@@ -405,7 +413,6 @@ for size in $SIZES; do
             [ "$same" = yes ] || fail "after the rollback ($case) ipvsadm -Sn differs from before"
         done
     fi
-    rm -rf "$W/cap"
 done
 
 # Growth from one size to the next, for each measurement of ipvsc and the floor.
