@@ -23,6 +23,7 @@
 #   IPVSC_VM_TIMEOUT      seconds for the whole boot (default 600)
 #   IPVSC_VM_SCENARIO_TIMEOUT  seconds for one scenario inside the guest (default 300)
 #   IPVSC_VM_MEM          guest memory (default 512M)
+#   IPVSC_VM_CPUS         guest vCPUs, qemu's -smp (default 1)
 #   IPVSC_VM_DATA         a directory copied into the guest as $DATA/data/extra
 #
 # Exit status of run: 0 all scenarios passed, 1 a scenario failed, 2 the harness or the boot failed.
@@ -35,6 +36,7 @@ KERNEL_PKG=${IPVSC_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 BOOT_TIMEOUT=${IPVSC_VM_TIMEOUT:-600}
 SCENARIO_TIMEOUT=${IPVSC_VM_SCENARIO_TIMEOUT:-300}
 MEM=${IPVSC_VM_MEM:-512M}
+CPUS=${IPVSC_VM_CPUS:-1}
 PACKAGES=(qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 netbase)
 APT_UPDATED=
 
@@ -399,7 +401,7 @@ run() {
     # into a qemu exit; timeout bounds a hung guest.
     set +e
     timeout -k 10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
-        -accel tcg -cpu max -smp 1 -m "$MEM" \
+        -accel tcg -cpu max -smp "$CPUS" -m "$MEM" \
         -nographic -no-reboot -nic none \
         -kernel "$KDIR/vmlinuz" -initrd "$work/initramfs.cpio" \
         -append "console=ttyS0 panic=-1 quiet" \
