@@ -11,10 +11,9 @@
 # Usage: bench/scale.sh [SIZE...]   SIZE is SERVICESxSERVERS (servers per service); default
 #        2000x10 10000x10 10000x100. A quick try: REPS=2 bench/scale.sh 200x10 1000x10
 # Environment: REPS (default 5); IPVSADM_CAP (default 100000: above that many servers
-# `ipvsadm -R` runs once, not REPS times); IPVSC_VM_MEM (default 10G: at 1,000,000 servers the
-# kernel's table takes about 0.65 GB, the files 0.4 GB, and ipvsc's peak grew by 2.8 KB a server
-# for a load and 5.3 KB a server for the rollback of every weight between 10,000 and 50,000
-# servers, so perhaps 5.5 GB there), IPVSC_VM_CPUS (default 2),
+# `ipvsadm -R` runs once, not REPS times, and the timed rounds are REPS_LARGE, default REPS);
+# IPVSC_VM_MEM (default 10G: at 1,000,000 servers the kernel's table takes about 0.65 GB, the generated files 0.4 GB, the capture 0.1 GB and ipvsc
+# under 1 GB), IPVSC_VM_CPUS (default 2),
 # IPVSC_VM_SCENARIO_TIMEOUT and IPVSC_VM_TIMEOUT (default: from the sizes, about three times the
 # expected duration); BENCH_LOG (default target/bench-scale.log, the console log).
 # Needs what `bash tests/vm/vm.sh prepare` installs, as root on Debian. At the end it writes
@@ -52,16 +51,24 @@ data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
 cp "$target/release/ipvsc-floor" "$data/ipvsc-floor"
 if command -v strip >/dev/null; then strip --strip-debug "$data/ipvsc-floor"; fi
-# The guest has the libraries ipvsc needs (vm.sh copies them); the floor must need no other.
-if ldd "$data/ipvsc-floor" >/dev/null 2>&1; then
-    extra=$(comm -23 <(ldd "$data/ipvsc-floor" | awk '/=>/ { print $1 }' | sort) \
-        <(ldd "$target/release/ipvsc" | awk '/=>/ { print $1 }' | sort))
-    [ -z "$extra" ] || {
-        echo "bench/scale.sh: ipvsc-floor needs libraries ipvsc does not, which the guest lacks: $extra" >&2
-        exit 2
-    }
+# The guest has the libraries ipvsc needs (vm.sh copies them); the floor and time need no other.
+# Peak memory is GNU time's: busybox 1.35's `time` reports four times the real maximum resident
+# set size (it takes ru_maxrss, which Linux gives in KiB, for a count of pages).
+if [ ! -x /usr/bin/time ]; then
+    apt-get update && apt-get install -y time
 fi
-printf 'SIZES="%s"\nREPS=%d\nIPVSADM_CAP=%d\n' "$sizes" "$reps" "$cap" >"$data/params"
+cp /usr/bin/time "$data/time"
+for bin in "$data/ipvsc-floor" "$data/time"; do
+    if ldd "$bin" >/dev/null 2>&1; then
+        extra=$(comm -23 <(ldd "$bin" | awk '/=>/ { print $1 }' | sort) \
+            <(ldd "$target/release/ipvsc" | awk '/=>/ { print $1 }' | sort))
+        [ -z "$extra" ] || {
+            echo "bench/scale.sh: $bin needs libraries ipvsc does not, which the guest lacks: $extra" >&2
+            exit 2
+        }
+    fi
+done
+printf 'SIZES="%s"\nREPS=%d\nREPS_LARGE=%d\nIPVSADM_CAP=%d\n' "$sizes" "$reps" "${REPS_LARGE:-$reps}" "$cap" >"$data/params"
 rc=0
 started=$(date +%s)
 IPVSC_BIN=$target/release/ipvsc IPVSC_VM_DATA=$data \

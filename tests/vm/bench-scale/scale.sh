@@ -24,7 +24,9 @@
 #     namespace of their own (this script run again as `scale.sh noop`), whose end frees
 #     the table at once (`ipvsadm -C` alone leaves deleted servers for the kernel's trash timer
 #     to free minutes later, in the middle of other measurements).
-#  4. ipvsc's peak memory (maximum resident set size, from busybox `time -f %M`), measured in
+#  4. ipvsc's peak memory (maximum resident set size, from GNU time's `-f %M`, $TIME: busybox
+#     1.35's `time` reports four times the real figure, as it takes ru_maxrss, which Linux gives
+#     in KiB, for a count of pages), measured in
 #     the warm-up runs only, so that the timed runs carry no wrapper: the loads (and the
 #     floor's), the no-op and the one-weight applies, of each input.
 #  5. The kernel's memory for the table: /proc/meminfo's Slab (SReclaimable + SUnreclaim;
@@ -50,7 +52,12 @@
 set -eu
 SIZES="2000x10 10000x10 10000x100" REPS=5 IPVSADM_CAP=100000
 [ -f "$DATA/data/extra/params" ] && . "$DATA/data/extra/params"
+# Above IPVSADM_CAP servers the timed rounds are REPS_LARGE (default REPS): at 1,000,000
+# servers a round of loads takes minutes under TCG.
+REPS_ALL=$REPS REPS_LARGE=${REPS_LARGE:-$REPS}
 FLOOR=$DATA/data/extra/ipvsc-floor
+# GNU time, copied in by bench/scale.sh (not busybox's: see 4. above).
+TIME=$DATA/data/extra/time
 W=/tmp/bench-scale
 export IPVSC_STATE_DIR=$W/state
 
@@ -62,6 +69,7 @@ fail() {
     echo "FAIL: $*"
     exit 1
 }
+[ -x "$TIME" ] || fail "no GNU time at $TIME (bench/scale.sh copies /usr/bin/time there)"
 netsetup() { ip link set lo up && ip route add default dev lo && ip -6 route add default dev lo; }
 
 # Slab plus Percpu of /proc/meminfo, KiB.
@@ -138,10 +146,11 @@ noop_rounds() {
 warm() {
     f=$1
     shift
-    if [ "$r" = 0 ]; then time -f %M -o "$W/mem_$f" "$@"; else "$@"; fi
+    if [ "$r" = 0 ]; then "$TIME" -f %M -o "$W/mem_$f" "$@"; else "$@"; fi
 }
 
 if [ "${1:-}" = noop ]; then
+    REPS=${2:-$REPS}
     noop_rounds
     exit 0
 fi
@@ -176,7 +185,7 @@ echo "$largest" | awk -F x -v kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminf
     need = $1 * $2 * (0.65 + 5.5) / 1024 + 600
     printf "guest memory %.0f MiB; the largest size, %s, may need about %.0f MiB%s\n", kb / 1024, $0, need, kb / 1024 < need ? " (set IPVSC_VM_MEM higher)" : ""
 }'
-echo "@@bench params sizes=$(echo "$SIZES" | tr ' ' ,) reps=$REPS ipvsadm_cap=$IPVSADM_CAP cpus=$(nproc) mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) rollback_size=$largest"
+echo "@@bench params sizes=$(echo "$SIZES" | tr ' ' ,) reps=$REPS reps_large=$REPS_LARGE ipvsadm_cap=$IPVSADM_CAP cpus=$(nproc) mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) rollback_size=$largest"
 # Writes the table of $1 services of $2 servers each to $W: t1.ipvs and t1.ipvsadm (every weight
 # 1), t7.ipvs and t7.ipvsadm (the first server's weight 7); with $3 = rollback, also rb_add.ipvs
 # (t1 plus the refused server) and rb_edit.ipvs (every weight 2, plus the refused server).
@@ -240,7 +249,7 @@ gen() {
 fresh() {
     unshare -n sh -c '
         ip link set lo up && ip route add default dev lo && ip -6 route add default dev lo || exit 99
-        if [ -n "$MEM" ]; then run="time -f %M -o \"\$MEM\" $1"; else run=$1; fi
+        if [ -n "$MEM" ]; then run="\"\$TIME\" -f %M -o \"\$MEM\" $1"; else run=$1; fi
         t0=$(cut -d " " -f 1 /proc/uptime)
         eval "$run" >"$W/fresh.out" 2>&1 || { echo "FAIL: $1" >&2; tail -n 20 "$W/fresh.out" >&2; exit 1; }
         t1=$(cut -d " " -f 1 /proc/uptime)
@@ -250,7 +259,7 @@ fresh() {
         awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.3f\n\", b - a }"' sh "$1" || exit 1
     settle
 }
-export W EXPECT MEM FLOOR
+export W EXPECT MEM FLOOR TIME
 
 # The seconds apply reports for its kernel operations, and the floor for its ACKs.
 written() { sed -n 's/.* kernel operations in \([0-9.]*\) s).*/\1/p' "$W/fresh.out"; }
@@ -286,6 +295,8 @@ for size in $SIZES; do
     services=${size%x*} per=${size#*x}
     servers=$((services * per))
     EXPECT=$((services + servers))
+    REPS=$REPS_ALL
+    [ "$servers" -gt "$IPVSADM_CAP" ] && REPS=$REPS_LARGE
     rb=
     [ "$size" = "$largest" ] && rb=rollback
     rm -f "$W"/*.ipvs "$W"/*.ipvsadm
@@ -369,7 +380,7 @@ for size in $SIZES; do
     echo "@@bench load $at reps=$REPS ipvsc=$la ipvsc_dump=$lb floor=$lc ipvsadm_R=$ld ipvsadm_R_runs=$runs ipvsc_write=$(median <"$W/load_w_ipvsc") ipvsc_dump_write=$(median <"$W/load_w_dump") floor_write=$(median <"$W/load_w_floor") vs_floor=$(ratio "$la" "$lc") vs_floor_dump=$(ratio "$lb" "$lc") speedup=$(ratio "$ld" "$la") speedup_dump=$(ratio "$ld" "$lb")"
 
     # 2. and 3. in a namespace of their own.
-    unshare -n sh "$0" noop
+    unshare -n sh "$0" noop "$REPS"
     set -- $(cat "$W/noop.res")
     sn=$1 noop=$2 one=$3 noop_dump=$4 one_dump=$5
     settle
@@ -395,7 +406,7 @@ for size in $SIZES; do
             inns "$IPVSADM" -S -n >"$W/before"
             set -- $(inns sh -c '
                 t0=$(cut -d " " -f 1 /proc/uptime)
-                time -f %M -o "$W/mem_rb" "$IPVSC" apply "$1" >"$W/rb.out" 2>"$W/rb.err"
+                "$TIME" -f %M -o "$W/mem_rb" "$IPVSC" apply "$1" >"$W/rb.out" 2>"$W/rb.err"
                 rc=$?
                 t1=$(cut -d " " -f 1 /proc/uptime)
                 awk -v rc="$rc" -v a="$t0" -v b="$t1" "BEGIN { printf \"%d %.3f\n\", rc, b - a }"' sh "$file")
