@@ -12,8 +12,9 @@
 #        2000x10 10000x10 10000x100. A quick try: REPS=2 bench/scale.sh 200x10 1000x10
 # Environment: REPS (default 5); IPVSADM_CAP (default 100000: above that many servers
 # `ipvsadm -R` runs once, not REPS times, and the timed rounds are REPS_LARGE, default REPS);
-# IPVSC_VM_MEM (default 10G: at 1,000,000 servers the kernel's table takes about 0.65 GB, the generated files 0.4 GB, the capture 0.1 GB and ipvsc
-# under 1 GB), IPVSC_VM_CPUS (default 2),
+# IPVSADM_SKIP (unset: above that many servers `ipvsadm -R` does not run at all);
+# IPVSC_VM_MEM (default 10G: at 1,000,000 servers the kernel's table takes about 0.65 GB, the
+# generated files 0.4 GB, the capture 0.1 GB and ipvsc under 1 GB), IPVSC_VM_CPUS (default 2),
 # IPVSC_VM_SCENARIO_TIMEOUT and IPVSC_VM_TIMEOUT (default: from the sizes, about three times the
 # expected duration); BENCH_LOG (default target/bench-scale.log, the console log).
 # Needs what `bash tests/vm/vm.sh prepare` installs, as root on Debian. At the end it writes
@@ -68,7 +69,8 @@ for bin in "$data/ipvsc-floor" "$data/time"; do
         }
     fi
 done
-printf 'SIZES="%s"\nREPS=%d\nREPS_LARGE=%d\nIPVSADM_CAP=%d\n' "$sizes" "$reps" "${REPS_LARGE:-$reps}" "$cap" >"$data/params"
+printf 'SIZES="%s"\nREPS=%d\nREPS_LARGE=%d\nIPVSADM_CAP=%d\nIPVSADM_SKIP=%s\n' "$sizes" "$reps" \
+    "${REPS_LARGE:-$reps}" "$cap" "${IPVSADM_SKIP:-}" >"$data/params"
 rc=0
 started=$(date +%s)
 IPVSC_BIN=$target/release/ipvsc IPVSC_VM_DATA=$data \
