@@ -7,14 +7,13 @@ mod journal;
 
 pub use journal::{Journal, JournalEntry, StateDir, DEFAULT_STATE_DIR};
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kernel::{Kernel, KernelError, Op};
-use std::borrow::Cow;
-use std::collections::BTreeSet;
-
 use crate::model::{ServiceKey, Table};
 use crate::plan::{inverse, simulate, Change, Plan};
 use crate::source::SourceMap;
@@ -231,7 +230,7 @@ pub fn touched_by(plan: &Plan) -> Option<Vec<ServiceKey>> {
 
 /// The services `ops` change, or `None` when one of them changes them all.
 fn touched(ops: &[&Op]) -> Option<Vec<ServiceKey>> {
-    let mut keys = std::collections::BTreeSet::new();
+    let mut keys = BTreeSet::new();
     for op in ops {
         match op {
             Op::AddService(s) | Op::EditService(s) => {

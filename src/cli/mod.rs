@@ -46,7 +46,9 @@ SERVICE SERVER` change one server at once and are kept by every apply until enab
 Fleets: `--define NAME=VALUE` sets or overrides a file's `define`, so one file serves many \
 directors (their VIPs, sync role, interfaces).\n\n\
 Boot and reload: the systemd unit ipvsc.service applies /etc/ipvsc/ipvsc.ipvs at start and on \
-reload, and removes nothing at stop; ipvsc-drain.timer runs `ipvsc drain` every 30 seconds.";
+reload, and removes nothing at stop; ipvsc-drain.timer runs `ipvsc drain` every 30 seconds.\n\n\
+Large tables: IPVSC_TRACE=1 makes `apply` and `plan` print each stage's time and memory \
+(resident and peak) to standard error.";
 
 #[derive(Parser)]
 #[command(

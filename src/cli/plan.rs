@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
+use super::trace::Stages;
 use super::{Error, Exit, InputArgs, Outcome};
 use crate::compiler::{Compiled, InputFormat};
 use crate::diagnostic::Style;
@@ -45,6 +46,7 @@ pub struct Args {
 
 /// `ipvsc plan`: what `apply` would do, as a reviewer reads it.
 pub fn run(args: Args, style: Style) -> Outcome {
+    let trace = Stages::from_env();
     let mut sources = Sources::new();
     let plan = match args.from.as_deref() {
         // A saved table has no connections and no recorded drains: every leaving server that
@@ -64,16 +66,19 @@ pub fn run(args: Args, style: Style) -> Outcome {
         None => {
             // The file is compiled while the kernel's table is read.
             let (mut desired, (kernel, current, recorded)) =
-                super::compile_while(&mut sources, &args.file, &args.input, style, || {
+                super::compile_while(&mut sources, &args.file, &args.input, style, move || {
                     let mut kernel = super::open_netlink()?;
                     let current = kernel.read()?;
+                    trace.mark("kernel read");
                     let recorded = super::drain::recorded()?;
                     Ok((kernel, current, recorded))
                 })?;
+            trace.mark("compiled");
             args.drain.apply_to(&mut desired.policy);
             live_plan(&desired, kernel, &current, &recorded, args.scope)?
         }
     };
+    trace.mark("planned");
     // Written as it is made: a plan of a million changes is not held as text too.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
@@ -82,6 +87,7 @@ pub fn run(args: Args, style: Style) -> Outcome {
     }
     .and_then(|()| std::io::Write::flush(&mut out))
     .map_err(|e| Error::usage(format!("cannot write the plan: {e}")))?;
+    trace.mark("written");
     Ok(exit_status(&plan, args.detailed_exitcode))
 }
 
