@@ -1,5 +1,6 @@
 //! The README's architecture section names every module under src/ and nothing that is gone;
-//! and the exit statuses it documents are the ones `cli/error.rs` defines.
+//! the exit statuses it documents are the ones `cli/error.rs` defines; and its first command
+//! runs ipvsc.
 
 mod common;
 
@@ -64,4 +65,28 @@ fn the_documented_exit_statuses_are_the_defined_ones() {
             "exit status {n} is not in the README"
         );
     }
+}
+
+#[test]
+fn the_readme_s_first_command_runs_ipvsc() {
+    // The README opens with `cargo run --release -- ...`, which names no binary: with more than
+    // one (the bench's floor client is another), the package must say which one runs.
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.starts_with("cargo "))
+        .expect("the README opens with a command");
+    assert!(
+        first.starts_with("cargo run ") && !first.contains("--bin"),
+        "{first}"
+    );
+    let manifest = std::fs::read_to_string(common::root().join("Cargo.toml")).unwrap();
+    let bins = manifest.lines().filter(|l| l.trim() == "[[bin]]").count();
+    let default_run = manifest
+        .lines()
+        .any(|l| l.trim().replace(' ', "") == "default-run=\"ipvsc\"");
+    assert!(
+        bins <= 1 || default_run,
+        "{bins} binaries and no default-run = \"ipvsc\": `cargo run` would not know which to run"
+    );
 }
