@@ -102,6 +102,23 @@ pub fn execute(
     options: Options,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<usize, Failed> {
+    let touched = touched_by(plan);
+    let found = part_of(start, touched.as_deref());
+    execute_on(kernel, &found, touched.as_deref(), plan, options, progress)
+}
+
+/// [`execute`], given the services the plan touches (`touched`, from [`touched_by`]; `None`:
+/// all of them) and `found`, the part of the table found that holds them ([`part`]): what a
+/// caller that journaled them already has. Only those services are read back, and only they
+/// are what the checks and the rollback need.
+pub fn execute_on(
+    kernel: &mut dyn Kernel,
+    found: &Table,
+    touched: Option<&[ServiceKey]>,
+    plan: &Plan,
+    options: Options,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<usize, Failed> {
     let ops: Vec<&Op> = plan.ops().map(|(op, _)| op).collect();
     let total = ops.len();
     let mut succeeded = vec![false; total];
@@ -145,18 +162,14 @@ pub fn execute(
         done = end;
         progress(done, total);
     }
-    // The services the plan touches (`None`: all of them) are all that is read back, and all
-    // of the table found that the checks and the rollback need.
-    let touched = touched(&ops);
-    let found = part_of(start, touched.as_deref());
     if stopped.is_none() {
         // What the kernel acknowledged is not proof: read the table back (the services the
         // plan touched, and everything else but services).
-        let mut expected = found.as_ref().clone();
+        let mut expected = found.clone();
         for op in &ops {
             simulate(&mut expected, op);
         }
-        match read_part(kernel, touched.as_deref()) {
+        match read_part(kernel, touched) {
             Ok(after) => {
                 let difference = crate::plan::plan(
                     &expected,
@@ -184,7 +197,7 @@ pub fn execute(
     let stopped = stopped.expect("stopped");
     Err(Failed {
         stopped,
-        rollback: roll_back_part(kernel, &found, touched.as_deref(), &ops, &succeeded),
+        rollback: roll_back_part(kernel, found, touched, &ops, &succeeded),
     })
 }
 
@@ -215,7 +228,10 @@ fn part_of<'a>(table: &'a Table, keys: Option<&[ServiceKey]>) -> Cow<'a, Table> 
 }
 
 /// The kernel's [`part`].
-fn read_part(kernel: &mut dyn Kernel, keys: Option<&[ServiceKey]>) -> Result<Table, KernelError> {
+pub fn read_part(
+    kernel: &mut dyn Kernel,
+    keys: Option<&[ServiceKey]>,
+) -> Result<Table, KernelError> {
     match keys {
         Some(keys) => kernel.read_services(keys),
         None => kernel.read(),
@@ -224,29 +240,17 @@ fn read_part(kernel: &mut dyn Kernel, keys: Option<&[ServiceKey]>) -> Result<Tab
 
 /// The services `plan` changes, or `None` when it may change any (it deletes them all).
 pub fn touched_by(plan: &Plan) -> Option<Vec<ServiceKey>> {
-    let ops: Vec<&Op> = plan.ops().map(|(op, _)| op).collect();
-    touched(&ops)
+    touched(plan.ops().map(|(op, _)| op))
 }
 
 /// The services `ops` change, or `None` when one of them changes them all.
-fn touched(ops: &[&Op]) -> Option<Vec<ServiceKey>> {
+fn touched<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Option<Vec<ServiceKey>> {
     let mut keys = BTreeSet::new();
     for op in ops {
-        match op {
-            Op::AddService(s) | Op::EditService(s) => {
-                keys.insert(s.key);
-            }
-            Op::DeleteService(k)
-            | Op::AddServer(k, _)
-            | Op::EditServer(k, _)
-            | Op::DeleteServer(k, _)
-            | Op::Zero(Some(k)) => {
-                keys.insert(*k);
-            }
-            Op::Flush => return None,
-            Op::SetTimeouts(_) | Op::StartDaemon(_) | Op::StopDaemon(_) | Op::SetSysctl(..) => {}
-            Op::Zero(None) => {}
+        if *op == Op::Flush {
+            return None;
         }
+        keys.extend(service_of(op));
     }
     Some(keys.into_iter().collect())
 }
@@ -263,7 +267,7 @@ pub fn roll_back(
     ops: &[&Op],
     succeeded: &[bool],
 ) -> Rollback {
-    let touched = touched(ops);
+    let touched = touched(ops.iter().copied());
     roll_back_part(
         kernel,
         &part_of(start, touched.as_deref()),
@@ -359,7 +363,7 @@ fn undo(start: &Table, ops: &[&Op], succeeded: &[bool]) -> Vec<Op> {
     undo
 }
 
-/// The service an operation changes, if it is one service's.
+/// The service an operation changes, if it is one service's (`Flush` changes them all).
 fn service_of(op: &Op) -> Option<ServiceKey> {
     match op {
         Op::AddService(s) | Op::EditService(s) => Some(s.key),
@@ -368,7 +372,12 @@ fn service_of(op: &Op) -> Option<ServiceKey> {
         | Op::EditServer(k, _)
         | Op::DeleteServer(k, _)
         | Op::Zero(Some(k)) => Some(*k),
-        _ => None,
+        Op::SetTimeouts(_)
+        | Op::StartDaemon(_)
+        | Op::StopDaemon(_)
+        | Op::SetSysctl(..)
+        | Op::Zero(None)
+        | Op::Flush => None,
     }
 }
 

@@ -272,7 +272,14 @@ pub(crate) fn transaction(
             }
         }
     };
-    match apply::execute(kernel, &found, plan, options, &mut progress) {
+    match apply::execute_on(
+        kernel,
+        &found,
+        services.as_deref(),
+        plan,
+        options,
+        &mut progress,
+    ) {
         Ok(n) => {
             // The state goes to disk before the journal goes: a crash in between leaves the
             // journal, and `recover` puts back the table the recorded state was made for.

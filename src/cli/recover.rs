@@ -1,6 +1,5 @@
 use super::{Error, Exit, Outcome};
 use crate::apply::{self, Options};
-use crate::kernel::Kernel;
 use crate::plan::{self, Scope};
 use crate::source::SourceMap;
 
@@ -16,10 +15,7 @@ pub fn run() -> Outcome {
         }
     };
     // A journal of some services restores those alone: the interrupted apply changed no other.
-    let current = match &entry.services {
-        Some(keys) => kernel.read_services(keys)?,
-        None => kernel.read()?,
-    };
+    let current = apply::read_part(&mut kernel, entry.services.as_deref())?;
     println!(
         "Recovering from an interrupted apply of {} (pid {}): restoring the table it found.",
         entry.source, entry.pid
