@@ -143,7 +143,11 @@ pub fn run(args: Args, style: Style) -> Outcome {
     };
     let plan = plan::plan_live(&desired.table, &desired.map, &current, args.scope, &live);
     // What is left to do needs the plan and the file's text, not the table it was made from.
-    drop(desired);
+    if plan.is_empty() {
+        super::leave_to_exit(desired);
+    } else {
+        drop(desired);
+    }
     trace.mark("planned");
     if args.verbose {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -182,7 +186,12 @@ pub fn run(args: Args, style: Style) -> Outcome {
         save_state(&journal, &plan.state)?;
     }
     drop(journal);
+    if plan.state.drains.is_empty() || args.no_wait {
+        // The process ends now: the kernel takes its memory back at once.
+        super::leave_to_exit((current, loads, sources));
+    }
     if plan.state.drains.is_empty() {
+        super::leave_to_exit(plan);
         return Ok(Exit::Ok);
     }
     if args.no_wait {
@@ -248,6 +257,7 @@ pub(crate) fn transaction(
     options: Options,
     report: impl FnOnce(&Failed) -> Exit,
 ) -> Result<usize, Error> {
+    let trace = Stages::from_env();
     // The journal holds what the plan may change: at a large table, a small change writes a
     // small journal.
     let services = apply::touched_by(plan);
@@ -259,12 +269,16 @@ pub(crate) fn transaction(
                 "cannot write the journal, so nothing was changed: {e}"
             ))
         })?;
+    trace.mark("journal written");
     let options = Options {
         cancel: super::signals::cancel_on_signals(),
         ..options
     };
     let show_progress = std::io::stderr().is_terminal() && plan.op_count() > apply::BATCH;
     let mut progress = |done: usize, total: usize| {
+        if done == total {
+            trace.mark("acknowledged");
+        }
         if show_progress {
             eprint!("\rapplying: {done}/{total} operations");
             if done == total {

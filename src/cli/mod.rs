@@ -47,8 +47,9 @@ Fleets: `--define NAME=VALUE` sets or overrides a file's `define`, so one file s
 directors (their VIPs, sync role, interfaces).\n\n\
 Boot and reload: the systemd unit ipvsc.service applies /etc/ipvsc/ipvsc.ipvs at start and on \
 reload, and removes nothing at stop; ipvsc-drain.timer runs `ipvsc drain` every 30 seconds.\n\n\
-Large tables: IPVSC_TRACE=1 makes `apply` and `plan` print each stage's time and memory \
-(resident and peak) to standard error.";
+Large tables: IPVSC_TRACE=1 makes `apply` and `plan` print each stage's time, memory \
+(resident and peak) and the CPU time of the thread that ran it (user and system) to standard \
+error.";
 
 #[derive(Parser)]
 #[command(
@@ -287,6 +288,15 @@ pub(crate) fn compile_while<R: Send + 'static>(
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     Ok((compiled, read))
+}
+
+/// Lets go of `value` without freeing it, for the tables, plans and sources a command holds
+/// when the process is about to exit: the kernel takes the whole address space back at once.
+/// Small: 7% of the CPU time of `plan --from` a saved table of 100,000 servers to the same
+/// table (`perf stat -r 15` on the host), nothing measurable at 20,000 in the guest. Only for
+/// values whose drop does nothing but free memory (no file to flush, no lock to release).
+pub(crate) fn leave_to_exit<T>(value: T) {
+    std::mem::forget(value);
 }
 
 /// [`load_checked`], for the table alone.

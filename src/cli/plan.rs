@@ -88,7 +88,9 @@ pub fn run(args: Args, style: Style) -> Outcome {
     .and_then(|()| std::io::Write::flush(&mut out))
     .map_err(|e| Error::usage(format!("cannot write the plan: {e}")))?;
     trace.mark("written");
-    Ok(exit_status(&plan, args.detailed_exitcode))
+    let status = exit_status(&plan, args.detailed_exitcode);
+    super::leave_to_exit((plan, sources));
+    Ok(status)
 }
 
 fn exit_status(plan: &Plan, detailed: bool) -> Exit {
