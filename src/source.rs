@@ -1,13 +1,11 @@
 //! Source files and byte spans into them, and where each object of a table came from.
 
-use std::collections::BTreeMap;
-
 use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::model::{DaemonState, ServerKey, ServiceKey, Sysctl};
+use crate::model::{DaemonState, ServerKey, ServiceKey, SmallMap, Sysctl};
 
 /// Index of a file in [`Sources`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -306,8 +304,9 @@ impl Sources {
 pub struct SourceMap {
     pub services: HashMap<ServiceKey, Span>,
     /// Per service, because a table holds far more servers than services: an ordered map per
-    /// service is a third of the memory of one hash map keyed by both.
-    servers: HashMap<ServiceKey, BTreeMap<ServerKey, Span>>,
+    /// service is a third of the memory of one hash map keyed by both (and a small one, a
+    /// sorted vector, costs no more than its entries).
+    servers: HashMap<ServiceKey, SmallMap<ServerKey, Span>>,
     pub timeouts: Option<Span>,
     pub daemons: HashMap<DaemonState, Span>,
     pub sysctls: HashMap<Sysctl, Span>,
@@ -330,8 +329,9 @@ impl SourceMap {
             .insert(server, span);
     }
 
-    /// Builds each service's map of server spans again from its sorted entries: full nodes,
-    /// where insertions in file order left them about half full.
+    /// Builds each service's map of server spans again from its sorted entries: vectors
+    /// without spare room, and full nodes where a map is a B-tree (insertions in file order
+    /// left them about half full).
     pub fn compact(&mut self) {
         for spans in self.servers.values_mut() {
             *spans = std::mem::take(spans).into_iter().collect();

@@ -116,9 +116,9 @@ impl Builder {
             let warnings = super::drain::warnings(&self.table, &self.policy, &self.map);
             self.diagnostics.extend(warnings);
         }
-        // Maps filled one insertion at a time, in file order, keep their nodes about half full;
-        // built again from their sorted entries they are full: a third less memory for the
-        // servers of a large table, which the plan keeps until the end.
+        // Maps filled one insertion at a time keep spare room (vectors) or half-full nodes
+        // (B-trees); built again from their sorted entries they have none: a third less memory
+        // for the servers of a large table, which the plan keeps until the end.
         for service in self.table.services.values_mut() {
             service.servers = std::mem::take(&mut service.servers).into_iter().collect();
         }

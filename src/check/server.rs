@@ -1,6 +1,5 @@
 //! The rules for a real server (`ipvsadm -a`, `-e`, `-d`) and its forwarding method.
 
-use std::collections::btree_map::Entry;
 use std::net::IpAddr;
 
 use super::builder::{dup, Builder};
@@ -26,8 +25,8 @@ impl Builder {
             .get_mut(&key.value)
             .expect("checked above")
             .servers;
-        if let Entry::Vacant(slot) = servers.entry(server.key) {
-            slot.insert(server);
+        if !servers.contains_key(&server.key) {
+            servers.insert(server.key, server);
             self.map.insert_server(key.value, server.key, spec.span);
             return true;
         }

@@ -8,6 +8,7 @@ pub mod language;
 mod scheduler;
 mod server;
 mod service;
+mod small_map;
 mod sysctl;
 mod table;
 
@@ -16,6 +17,7 @@ pub use drain::{Drain, DrainPolicy, DEFAULT_DRAIN};
 pub use scheduler::{SchedFlags, Scheduler};
 pub use server::{Checksum, Forward, Server, ServerKey, Tunnel};
 pub use service::{Family, Netmask, Protocol, Service, ServiceKey};
+pub use small_map::SmallMap;
 pub use sysctl::{is_defense, DefenseMode, Sysctl, SysctlKind, SysctlValue};
 pub use table::{DumpedService, Table, Timeouts};
 

@@ -1,8 +1,7 @@
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{SchedFlags, Scheduler, Server, ServerKey};
+use super::{SchedFlags, Scheduler, Server, ServerKey, SmallMap};
 
 /// The transport protocol of a virtual service (`-t`, `-u`, `--sctp-service`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -233,7 +232,7 @@ pub struct Service {
     pub pe: Option<String>,
     /// One-packet scheduling (`-o`).
     pub one_packet: bool,
-    pub servers: BTreeMap<ServerKey, Server>,
+    pub servers: SmallMap<ServerKey, Server>,
 }
 
 impl Service {
@@ -247,7 +246,7 @@ impl Service {
             netmask: Netmask::full(key.family()),
             pe: None,
             one_packet: false,
-            servers: BTreeMap::new(),
+            servers: SmallMap::new(),
         }
     }
 

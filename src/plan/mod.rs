@@ -11,8 +11,6 @@ pub use drain::{finish_drains, leaving, plan_live, Draining, Live};
 pub use render::{render, render_json, summary, write, write_json};
 pub use simulate::{inverse, simulate};
 
-use std::collections::BTreeMap;
-
 use crate::kernel::Op;
 use crate::model::*;
 use crate::source::{SourceMap, Span};
@@ -487,9 +485,16 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
 
 /// A service's settings without its servers: what ADD/SET_SERVICE carry.
 pub fn without_servers(s: &Service) -> Box<Service> {
+    // Field by field: `..s.clone()` would copy every server first.
     Box::new(Service {
-        servers: BTreeMap::new(),
-        ..s.clone()
+        key: s.key,
+        scheduler: s.scheduler,
+        flags: s.flags,
+        persistence: s.persistence,
+        netmask: s.netmask,
+        pe: s.pe.clone(),
+        one_packet: s.one_packet,
+        servers: crate::model::SmallMap::new(),
     })
 }
 

@@ -356,7 +356,7 @@ impl TryFrom<ServiceDoc> for Service {
             .scheduler
             .parse()
             .map_err(|()| invalid(format!("unknown scheduler `{}`", doc.scheduler)))?;
-        let mut servers = BTreeMap::new();
+        let mut servers = crate::model::SmallMap::new();
         for s in doc.servers {
             let server = Server::try_from(s)?;
             if servers.insert(server.key, server).is_some() {
