@@ -161,7 +161,7 @@ fn changes_are_edits_in_place_and_show_old_and_new() {
     let weight = p
         .changes
         .iter()
-        .flat_map(|c| c.fields.list().into_owned())
+        .flat_map(|c| c.fields().into_owned())
         .find(|f| f.name == "weight")
         .unwrap();
     assert_eq!((weight.old.as_str(), weight.new.as_str()), ("1", "5"));

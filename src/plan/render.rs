@@ -86,7 +86,7 @@ pub fn write(plan: &Plan, sources: &Sources, out: &mut dyn Write) -> io::Result<
             Some(at) => writeln!(out, "{head}  ({at})")?,
             None => writeln!(out, "{head}")?,
         }
-        let fields = change.fields.list();
+        let fields = change.fields();
         if fields.is_empty() {
             continue;
         }

@@ -86,8 +86,7 @@ impl ChangeDoc {
             action: c.action.name(),
             subject: c.subject.to_string(),
             fields: c
-                .fields
-                .list()
+                .fields()
                 .iter()
                 .map(|f| FieldDoc {
                     name: f.name,
