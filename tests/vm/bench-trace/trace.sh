@@ -1,0 +1,116 @@
+#!/bin/sh
+# Benchmark scenario (not run by CI; bench/trace.sh runs it): where the time of `ipvsc apply`
+# goes, stage by stage and thread by thread, at one table size, against the floor client and
+# `ipvsadm -Sn` in the same boot. Each round, in fresh network namespaces: the floor's replay
+# of a captured load; then a load, a no-op apply (both under IPVSC_TRACE=1, which prints each
+# stage's time and the CPU time, user and system, of the thread that ran it), `ipvsadm -Sn`,
+# `ipvsc check` and `ipvsc --version` (the process's start). Round 0 warms up and is not
+# counted. Prints the trace lines of each run, then `@@trace` lines with the medians.
+#
+# Parameters in $DATA/data/extra/params (written by bench/trace.sh): SERVICES, SERVERS, REPS;
+# the floor client is $DATA/data/extra/ipvsc-floor.
+set -eu
+SERVICES=2000 SERVERS=10 REPS=5
+[ -f "$DATA/data/extra/params" ] && . "$DATA/data/extra/params"
+FLOOR=$DATA/data/extra/ipvsc-floor
+W=/tmp/bench-trace
+rm -rf "$W"
+mkdir -p "$W"
+export IPVSC_STATE_DIR=$W/state
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+[ -x "$FLOOR" ] || fail "no floor client at $FLOOR"
+
+# The table of bench-scale (tests/vm/bench-scale/scale.sh): $1 services of $2 NAT servers,
+# service addresses spread over 10.0.0.0/8, server addresses unique; as t1.ipvs.
+awk -v n="$SERVICES" -v m="$SERVERS" -v out="$W/t1.ipvs" 'BEGIN {
+    mod = 65536 * 254
+    for (i = 0; i < n; i++) {
+        j = (i * 7368787) % mod
+        x = int(j / 254)
+        printf "service tcp 10.%d.%d.%d:80 {\n    scheduler wlc; forward nat\n", int(x / 256), x % 256, j % 254 + 1 >out
+        for (s = 0; s < m; s++) {
+            k = i * m + s
+            printf "    server 172.%d.%d.%d:8080 weight 1\n", 16 + int(k / 62500), int(k / 250) % 250, k % 250 + 1 >out
+        }
+        print "}" >out
+    }
+}'
+echo "table: $SERVICES services x $SERVERS servers, $(wc -c <"$W/t1.ipvs") bytes"
+export W FLOOR IPVSC IPVSADM
+
+# The floor's capture: the write requests of one load (the ACKs are not needed).
+mkdir "$W/cap"
+unshare -n sh -c 'ip link set lo up && ip route add default dev lo && ip -6 route add default dev lo &&
+    IPVSC_CAPTURE="$W/cap" "$IPVSC" apply "$W/t1.ipvs" >/dev/null' || fail "the capture"
+rm -f "$W"/cap/*-recv.bin
+
+# One round: prints "floor S ACKS", "load S" + its trace, "noop S" + its trace, "Sn S",
+# "check S", "version S".
+round() {
+    unshare -n sh -c '
+        now() { cut -d " " -f 1 /proc/uptime; }
+        el() { awk -v a="$1" -v b="$2" "BEGIN { printf \"%.3f\", b - a }"; }
+        ip link set lo up && ip route add default dev lo && ip -6 route add default dev lo || exit 99
+        t0=$(now); "$FLOOR" "$W/cap" >"$W/f.out" || exit 1; t1=$(now)
+        echo "floor $(el "$t0" "$t1") $(sed -n "s/.* acknowledged in \([0-9.]*\) s$/\1/p" "$W/f.out")"' || fail "the floor"
+    unshare -n sh -c '
+        now() { cut -d " " -f 1 /proc/uptime; }
+        el() { awk -v a="$1" -v b="$2" "BEGIN { printf \"%.3f\", b - a }"; }
+        ip link set lo up && ip route add default dev lo && ip -6 route add default dev lo || exit 99
+        t0=$(now); IPVSC_TRACE=1 "$IPVSC" apply "$W/t1.ipvs" >"$W/o" 2>"$W/e" || exit 1; t1=$(now)
+        grep -q "^Applied: .* 0 changed, 0 removed" "$W/o" || exit 1
+        echo "load $(el "$t0" "$t1")"; cat "$W/e"
+        t0=$(now); IPVSC_TRACE=1 "$IPVSC" apply "$W/t1.ipvs" >"$W/o" 2>"$W/e" || exit 1; t1=$(now)
+        grep -q "^No changes" "$W/o" || exit 1
+        echo "noop $(el "$t0" "$t1")"; cat "$W/e"
+        t0=$(now); "$IPVSADM" -Sn >/dev/null; t1=$(now)
+        echo "Sn $(el "$t0" "$t1")"
+        t0=$(now); "$IPVSC" check "$W/t1.ipvs" >/dev/null 2>&1; t1=$(now)
+        echo "check $(el "$t0" "$t1")"
+        t0=$(now); "$IPVSC" --version >/dev/null; t1=$(now)
+        echo "version $(el "$t0" "$t1")"' || fail "a round of apply"
+}
+
+r=0
+while [ "$r" -le "$REPS" ]; do
+    if [ "$r" = 0 ]; then
+        round >/dev/null
+        echo "warm-up done"
+    else
+        echo "== round $r"
+        round | tee -a "$W/rounds"
+    fi
+    r=$((r + 1))
+done
+
+# Medians over the rounds. A trace line: "trace: STAGE: T s, resident R MiB, peak P MiB; this
+# thread's CPU: user U s, system S s".
+awk '
+function med(a, n,    i, j, t) {
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+/^floor / { fl[++nf] = $2; fa[nf] = $3 }
+/^load / { mode = "load"; lo[++nl] = $2 }
+/^noop / { mode = "noop"; no[++nn] = $2 }
+/^Sn / { sn[++ns] = $2 }
+/^check / { ch[++nc] = $2 }
+/^version / { ve[++nv] = $2 }
+/^trace: / {
+    line = $0; gsub(/,/, "", line); k = split(line, f, " ")
+    stage = line; sub(/^trace: /, "", stage); sub(/: [0-9.]+ s .*/, "", stage); gsub(/ /, "_", stage)
+    for (i = 1; i <= k; i++) if (f[i] == "s" && f[i - 1] ~ /^[0-9.]+$/) { t = f[i - 1]; break }
+    key = mode "/" stage; n = ++cnt[key]; T[key, n] = t; U[key, n] = f[k - 4]; S[key, n] = f[k - 1]
+    if (!(key in seen)) { seen[key] = 1; order[++no_keys] = key }
+}
+END {
+    printf "@@trace whole floor=%.3f floor_acks=%.3f load=%.3f noop=%.3f ipvsadm_Sn=%.3f check=%.3f version=%.3f load_vs_floor=%.2f noop_vs_Sn=%.2f\n", med(fl, nf), med(fa, nf), med(lo, nl), med(no, nn), med(sn, ns), med(ch, nc), med(ve, nv), med(lo, nl) / med(fl, nf), med(no, nn) / med(sn, ns)
+    for (i = 1; i <= no_keys; i++) {
+        key = order[i]; n = cnt[key]
+        for (j = 1; j <= n; j++) { a[j] = T[key, j]; b[j] = U[key, j]; c[j] = S[key, j] }
+        printf "@@trace stage=%s runs=%d at=%.3f user=%.2f system=%.2f\n", key, n, med(a, n), med(b, n), med(c, n)
+    }
+}' "$W/rounds"
