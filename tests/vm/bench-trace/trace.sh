@@ -41,11 +41,20 @@ awk -v n="$SERVICES" -v m="$SERVERS" -v out="$W/t1.ipvs" 'BEGIN {
 echo "table: $SERVICES services x $SERVERS servers, $(wc -c <"$W/t1.ipvs") bytes"
 export W FLOOR IPVSC IPVSADM
 
-# The floor's capture: the write requests of one load (the ACKs are not needed).
+# The floor's capture: the write requests of one load. The received datagrams (a file each: at
+# 100,000 services half a million, more than the guest's tmpfs holds) are not needed and are
+# deleted as they come.
 mkdir "$W/cap"
+(while [ ! -e "$W/cap.stop" ]; do
+    find "$W/cap" -name '*-recv.bin' -exec rm -f {} +
+    sleep 1
+done) &
+sweeper=$!
 unshare -n sh -c 'ip link set lo up && ip route add default dev lo && ip -6 route add default dev lo &&
     IPVSC_CAPTURE="$W/cap" "$IPVSC" apply "$W/t1.ipvs" >/dev/null' || fail "the capture"
-rm -f "$W"/cap/*-recv.bin
+touch "$W/cap.stop"
+wait "$sweeper"
+find "$W/cap" -name '*-recv.bin' -exec rm -f {} +
 
 # One round: prints "floor S ACKS", "load S" + its trace, "noop S" + its trace, "Sn S",
 # "check S", "version S".
