@@ -186,32 +186,20 @@ pub fn run(args: Args, style: Style) -> Outcome {
         save_state(&journal, &plan.state)?;
     }
     drop(journal);
-    if plan.state.drains.is_empty() || args.no_wait {
-        // The process ends now: the kernel takes its memory back at once.
-        super::leave_to_exit((current, loads, sources));
+    let draining = plan.state.drains.len();
+    if draining > 0 && !args.no_wait {
+        return super::drain::wait(&mut kernel);
     }
-    if plan.state.drains.is_empty() {
-        super::leave_to_exit(plan);
-        return Ok(Exit::Ok);
-    }
-    if args.no_wait {
+    if draining > 0 {
         println!(
-            "{} server{} draining: `ipvsc drain --wait` (or the next apply) finishes {}.",
-            plan.state.drains.len(),
-            if plan.state.drains.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            if plan.state.drains.len() == 1 {
-                "it"
-            } else {
-                "them"
-            },
+            "{draining} server{} draining: `ipvsc drain --wait` (or the next apply) finishes {}.",
+            if draining == 1 { "" } else { "s" },
+            if draining == 1 { "it" } else { "them" },
         );
-        return Ok(Exit::Ok);
     }
-    super::drain::wait(&mut kernel)
+    // The process ends now: the kernel takes its memory back at once.
+    super::leave_to_exit((current, loads, sources, plan));
+    Ok(Exit::Ok)
 }
 
 /// The lock, refusing to go on after an interrupted apply.

@@ -1,8 +1,9 @@
-//! `IPVSC_TRACE=1`: each stage of `apply` and `plan` says on standard error when it ended and
-//! how much memory the process held then (resident, and its peak so far, from
-//! `/proc/self/status`), and the CPU time of the thread that ran it, in user space and in the
-//! kernel (`/proc/thread-self/stat`: the kernel read is mostly the kernel's). For the benchmarks (BENCHMARKS.md): where the time and the memory of
-//! a large apply go, measured in the process itself. Unset, it costs one environment lookup.
+//! `IPVSC_TRACE=1`: each stage of `apply` and `plan` says on standard error when it ended, how
+//! much memory the process held then (resident, and its peak so far, from `/proc/self/status`),
+//! and the CPU time of the thread that ran it, in user space and in the kernel
+//! (`/proc/thread-self/stat`: the kernel read is mostly the kernel's). For the benchmarks
+//! (BENCHMARKS.md): where the time and the memory of a large apply go, measured in the process
+//! itself. Unset, it costs one environment lookup.
 
 use std::sync::OnceLock;
 use std::time::Instant;

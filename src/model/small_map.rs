@@ -135,24 +135,6 @@ impl<K: Ord, V> SmallMap<K, V> {
         self.0 = Repr::Small(Vec::new());
     }
 
-    /// The value at `key`, inserted by `make` if there is none.
-    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V
-    where
-        K: Clone,
-    {
-        if !self.contains_key(&key) {
-            self.insert(key.clone(), make());
-        }
-        self.get_mut(&key).expect("just inserted")
-    }
-
-    /// Fits the vector to its entries (a map built by inserts keeps its spare room).
-    pub fn shrink_to_fit(&mut self) {
-        if let Repr::Small(v) = &mut self.0 {
-            v.shrink_to_fit();
-        }
-    }
-
     pub fn iter(&self) -> Iter<'_, K, V> {
         match &self.0 {
             Repr::Small(v) => Iter::Small(v.iter()),
@@ -408,8 +390,6 @@ mod tests {
             assert!(ours.values().eq(theirs.values()));
             assert_eq!(ours.len(), theirs.len());
             assert_eq!(ours.is_empty(), theirs.is_empty());
-            *ours.get_or_insert_with(n + 7, || 1) += 1;
-            assert_eq!(ours.get(&(n + 7)), Some(&2));
         }
     }
 

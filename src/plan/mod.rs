@@ -130,9 +130,7 @@ impl Change {
             },
         }
     }
-}
 
-impl Change {
     /// A change that does nothing, to hold a place while its change is worked out.
     pub(crate) fn placeholder() -> Change {
         Change {
