@@ -60,6 +60,16 @@ impl Transport for CaptureTransport {
         self.write("recv", buf)
     }
 
+    fn send_bulk(&mut self, datagram: &[u8]) -> io::Result<()> {
+        self.write("send", datagram)?;
+        self.inner.send_bulk(datagram)
+    }
+
+    fn recv_bulk(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.inner.recv_bulk(buf)?;
+        self.write("recv", buf)
+    }
+
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
         self.inner.recv_acks(acks)?;
         for (datagram, _) in acks.iter() {

@@ -19,7 +19,7 @@ use netlink_packet_generic::GenlMessage;
 use super::netlink::NetlinkKernel;
 use super::packet::{self, *};
 use super::session::NLMSGERR_ATTR_MSG;
-use super::transport::Transport;
+use super::transport::{Channel, Transport};
 use super::Op;
 use crate::model::*;
 
@@ -33,6 +33,8 @@ pub struct Req {
     pub seq: u32,
     pub header: [u8; 16],
     pub msg: Option<IpvsMessage>,
+    /// The channel it came by; its replies go back the same way.
+    pub channel: Channel,
 }
 
 type Responder = Box<dyn FnMut(&[Req]) -> Vec<Vec<u8>> + Send>;
@@ -40,9 +42,11 @@ type Responder = Box<dyn FnMut(&[Req]) -> Vec<Vec<u8>> + Send>;
 /// What the fake kernel was sent: the requests of each `send()`.
 pub type Sends = Arc<Mutex<Vec<Vec<Req>>>>;
 
-/// Answers each `send()` with the datagrams its responder makes.
+/// Answers each `send()` with the datagrams its responder makes, queued on the channel the
+/// request came by: reading the other channel finds nothing (EAGAIN), as with two sockets.
 pub struct Fake {
     queue: VecDeque<Vec<u8>>,
+    bulk_queue: VecDeque<Vec<u8>>,
     sends: Sends,
     respond: Responder,
     pub recv_error: Option<i32>,
@@ -53,6 +57,7 @@ impl Fake {
         let sends = Arc::new(Mutex::new(Vec::new()));
         let fake = Fake {
             queue: VecDeque::new(),
+            bulk_queue: VecDeque::new(),
             sends: sends.clone(),
             respond: Box::new(respond),
             recv_error: None,
@@ -61,8 +66,8 @@ impl Fake {
     }
 }
 
-impl Transport for Fake {
-    fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+impl Fake {
+    fn take(&mut self, channel: Channel, datagram: &[u8]) {
         let mut reqs = Vec::new();
         let mut offset = 0;
         while offset < datagram.len() {
@@ -75,25 +80,52 @@ impl Transport for Fake {
                 seq: buf.sequence_number(),
                 header: datagram[offset..offset + 16].try_into().unwrap(),
                 msg: (buf.message_type() == FAMILY).then(|| packet::parse_genl(payload).unwrap()),
+                channel,
             });
             offset += align4(len);
         }
-        self.queue.extend((self.respond)(&reqs));
+        let replies = (self.respond)(&reqs);
+        match channel {
+            Channel::Main => self.queue.extend(replies),
+            Channel::Bulk => self.bulk_queue.extend(replies),
+        }
         self.sends.lock().unwrap().push(reqs);
-        Ok(())
     }
 
-    fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+    fn give(&mut self, channel: Channel, buf: &mut Vec<u8>) -> io::Result<()> {
         if let Some(errno) = self.recv_error {
             return Err(io::Error::from_raw_os_error(errno));
         }
-        let datagram = self
-            .queue
+        let queue = match channel {
+            Channel::Main => &mut self.queue,
+            Channel::Bulk => &mut self.bulk_queue,
+        };
+        let datagram = queue
             .pop_front()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EAGAIN))?;
         buf.clear();
         buf.extend_from_slice(&datagram);
         Ok(())
+    }
+}
+
+impl Transport for Fake {
+    fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
+        self.take(Channel::Main, datagram);
+        Ok(())
+    }
+
+    fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.give(Channel::Main, buf)
+    }
+
+    fn send_bulk(&mut self, datagram: &[u8]) -> io::Result<()> {
+        self.take(Channel::Bulk, datagram);
+        Ok(())
+    }
+
+    fn recv_bulk(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.give(Channel::Bulk, buf)
     }
 }
 

@@ -145,6 +145,15 @@ impl Transport for FaultTransport {
         self.inner.recv(buf)
     }
 
+    /// Only the dump of the services goes this way: a read, which no fault hits.
+    fn send_bulk(&mut self, datagram: &[u8]) -> io::Result<()> {
+        self.inner.send_bulk(datagram)
+    }
+
+    fn recv_bulk(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.inner.recv_bulk(buf)
+    }
+
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
         if let Some(errno) = self.next_error.take() {
             return Err(io::Error::from_raw_os_error(errno));

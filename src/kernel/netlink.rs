@@ -2,15 +2,17 @@
 //! plus the sysctls under `/proc/sys/net/ipv4/vs/` (`sysctl.rs`).
 //!
 //! Unlike libipvs, which opens a socket and resolves the family for every request, one socket
-//! serves every request and the family is resolved once per process. The requests and their
+//! serves every request but the dump of the services and the family is resolved once per
+//! process. The requests and their
 //! replies are the [`Session`]'s (`session.rs`), the socket is `socket.rs`, and the replies are
 //! decoded by `packet/`.
 //!
 //! Reading a large table is mostly the kernel's work, and what is left of ours is kept small:
-//! each datagram is read with exactly its own length, which keeps the kernel's dump datagrams at
-//! one page (see `socket::recv_datagram`), and `save`'s replies are read straight from their
-//! bytes without the counters ([`packet::read_service_reply`], [`packet::read_dest_reply`]).
-//! BENCHMARKS.md has the figures.
+//! the dump of the services is read in large datagrams on a socket of its own, the servers'
+//! dumps in one-page datagrams on the main socket (why: `socket::recv_datagram`), and `save`'s
+//! replies are read straight from their bytes without the counters
+//! ([`packet::read_service_reply`], [`packet::read_dest_reply`]). BENCHMARKS.md has the
+//! figures.
 //!
 //! With [`Options::capture`], every datagram sent and received is also written to a directory
 //! (`capture.rs`): how the fixtures of `packet/captures/` were made.
@@ -65,7 +67,7 @@ pub struct Options {
     pub fault: Option<super::fault::Fault>,
 }
 
-/// The running kernel's IPVS table, over one generic netlink socket.
+/// The running kernel's IPVS table, over generic netlink.
 pub struct NetlinkKernel {
     session: Session,
     sysctl_dir: PathBuf,

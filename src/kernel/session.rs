@@ -21,9 +21,9 @@ use netlink_packet_generic::{GenlFamily, GenlMessage};
 
 pub(super) use failure::Failure;
 
-use super::packet::{self, IpvsMessage};
+use super::packet::{self, IpvsCmd, IpvsMessage};
 use super::socket::RECV_BUF;
-use super::transport::{Acks, Transport};
+use super::transport::{Acks, Channel, Transport};
 use super::{KernelError, Op};
 
 /// How often a dump is read again when the kernel marks it interrupted.
@@ -275,7 +275,7 @@ impl Session {
             .transport
             .send(&bytes)
             .map_err(Failure::io)
-            .and_then(|()| self.wait(&mut pending));
+            .and_then(|()| self.wait(Channel::Main, &mut pending));
         let [p] = pending;
         match outcome.and(p.done.unwrap_or(Err(Failure::decode("no reply")))) {
             Ok(()) => {}
@@ -296,10 +296,14 @@ impl Session {
         })
     }
 
-    /// Reads datagrams until every request of `pending` is answered.
-    fn wait(&mut self, pending: &mut [Pending]) -> Result<(), Failure> {
+    /// Reads datagrams from `channel` until every request of `pending` is answered.
+    fn wait(&mut self, channel: Channel, pending: &mut [Pending]) -> Result<(), Failure> {
         while pending.iter().any(|p| p.done.is_none()) {
-            self.transport.recv(&mut self.rx).map_err(Failure::io)?;
+            match channel {
+                Channel::Main => self.transport.recv(&mut self.rx),
+                Channel::Bulk => self.transport.recv_bulk(&mut self.rx),
+            }
+            .map_err(Failure::io)?;
             absorb(&self.rx, pending).map_err(Failure::Decode)?;
         }
         Ok(())
@@ -328,6 +332,7 @@ impl Session {
     }
 
     /// A dump: every reply up to NLMSG_DONE, read again while the kernel marks it interrupted.
+    /// The dump of the services goes over [`Channel::Bulk`], every other over the main one.
     pub(super) fn dump(&mut self, request: IpvsMessage) -> Result<Replies, Failure> {
         let mut replies = Replies::default();
         self.dump_into(request, &mut replies)?;
@@ -340,15 +345,24 @@ impl Session {
         request: IpvsMessage,
         replies: &mut Replies,
     ) -> Result<(), Failure> {
+        let channel = if request.cmd == IpvsCmd::GetService {
+            Channel::Bulk
+        } else {
+            Channel::Main
+        };
         let flags = NLM_F_REQUEST | NLM_F_DUMP;
         let mut bytes = packet::serialize(request, self.family, flags, 0);
         for _ in 0..DUMP_ATTEMPTS {
             let seq = self.next_seq();
             // nlmsg_seq, after nlmsg_len, nlmsg_type and nlmsg_flags.
             bytes[8..12].copy_from_slice(&seq.to_ne_bytes());
-            self.transport.send(&bytes).map_err(Failure::io)?;
+            match channel {
+                Channel::Main => self.transport.send(&bytes),
+                Channel::Bulk => self.transport.send_bulk(&bytes),
+            }
+            .map_err(Failure::io)?;
             let mut pending = [Pending::with_buffer(seq, std::mem::take(replies))];
-            let outcome = self.wait(&mut pending);
+            let outcome = self.wait(channel, &mut pending);
             let [p] = pending;
             *replies = p.replies;
             outcome?;
@@ -366,7 +380,7 @@ impl Session {
         let bytes = packet::serialize(request, self.family, NLM_F_REQUEST | NLM_F_ACK, seq);
         self.transport.send(&bytes).map_err(Failure::io)?;
         let mut pending = [Pending::new(seq)];
-        self.wait(&mut pending)?;
+        self.wait(Channel::Main, &mut pending)?;
         let [p] = pending;
         p.done.expect("waited")?;
         let reply = p

@@ -18,6 +18,9 @@ const SOCKET_RCVBUF: usize = 1 << 20;
 /// The initial capacity of the buffer datagrams are read into (it grows for a bigger one). Each
 /// datagram is read with its own length, not the buffer's: see [`recv_datagram`].
 pub(super) const RECV_BUF: usize = 64 * 1024;
+/// The length of each read on the bulk socket: the kernel's largest dump datagram (32 KiB less
+/// the skb's overhead) fits.
+const BULK_READ: usize = 32 * 1024;
 /// Socket memory counted for each ACK queued on the receive buffer: about 768 bytes on 6.1
 /// (a 512-byte head plus the `sk_buff`), doubled for margin. A batch's ACKs must all fit the
 /// receive buffer, or the kernel drops them (ENOBUFS) and the outcome of a write is unknown.
@@ -26,37 +29,68 @@ const ACK_MEMORY: usize = 2048;
 /// socket's receive buffer has room for the ACKs of.
 pub(super) const WINDOW: std::ops::RangeInclusive<usize> = 16..=512;
 
-/// A generic netlink socket connected to the kernel.
-pub(super) struct NetlinkSocket(Socket);
+/// Generic netlink sockets connected to the kernel: one for every request but the dump of the
+/// services, and one for that dump ([`Channel::Bulk`](super::transport::Channel)), opened when
+/// first used.
+pub(super) struct NetlinkSocket {
+    main: Socket,
+    bulk: Option<Socket>,
+}
 
 impl NetlinkSocket {
     /// Opens, binds and connects the socket, asks for extended ACKs, and sizes its receive
     /// buffer. Returns it with the number of requests whose ACKs the buffer holds (the batch
     /// window, within [`WINDOW`]).
     pub(super) fn open() -> io::Result<(NetlinkSocket, usize)> {
-        let mut socket = Socket::new(NETLINK_GENERIC)?;
-        socket.bind_auto()?;
-        socket.connect(&SocketAddr::new(0, 0))?;
-        // Best effort: old kernels lack the options, and the defaults work.
-        let _ = socket.set_ext_ack(true);
-        let _ = socket.set_cap_ack(true);
-        let window = size_receive_buffer(socket.as_fd());
-        Ok((NetlinkSocket(socket), window))
+        let main = connect()?;
+        let window = size_receive_buffer(main.as_fd());
+        Ok((NetlinkSocket { main, bulk: None }, window))
     }
+
+    /// The bulk socket, opened the first time.
+    fn bulk(&mut self) -> io::Result<BorrowedFd<'_>> {
+        if self.bulk.is_none() {
+            self.bulk = Some(connect()?);
+        }
+        Ok(self.bulk.as_ref().expect("just opened").as_fd())
+    }
+}
+
+/// A generic netlink socket, bound and connected to the kernel, asking for extended ACKs.
+fn connect() -> io::Result<Socket> {
+    let mut socket = Socket::new(NETLINK_GENERIC)?;
+    socket.bind_auto()?;
+    socket.connect(&SocketAddr::new(0, 0))?;
+    // Best effort: old kernels lack the options, and the defaults work.
+    let _ = socket.set_ext_ack(true);
+    let _ = socket.set_cap_ack(true);
+    Ok(socket)
+}
+
+fn send(fd: BorrowedFd, datagram: &[u8]) -> io::Result<()> {
+    retry_on_intr(|| rustix::net::send(fd, datagram, SendFlags::empty()))?;
+    Ok(())
 }
 
 impl Transport for NetlinkSocket {
     fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
-        retry_on_intr(|| rustix::net::send(self.0.as_fd(), datagram, SendFlags::empty()))?;
-        Ok(())
+        send(self.main.as_fd(), datagram)
     }
 
     fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
-        recv_datagram(self.0.as_fd(), buf)
+        recv_datagram(self.main.as_fd(), buf, 0)
+    }
+
+    fn send_bulk(&mut self, datagram: &[u8]) -> io::Result<()> {
+        send(self.bulk()?, datagram)
+    }
+
+    fn recv_bulk(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        recv_datagram(self.bulk()?, buf, BULK_READ)
     }
 
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
-        recv_many(self.0.as_fd(), acks)
+        recv_many(self.main.as_fd(), acks)
     }
 }
 
@@ -72,25 +106,33 @@ fn size_receive_buffer(fd: BorrowedFd) -> usize {
 }
 
 /// Reads one datagram whole, however big: peeks at its length (MSG_PEEK | MSG_TRUNC into no
-/// buffer at all report the full length and copy nothing), then reads exactly that length.
+/// buffer at all report the full length and copy nothing), then reads it with a buffer of that
+/// length, or of `at_least` bytes if more.
 ///
-/// Exactly: the kernel sizes the datagrams of a dump by the longest read it has seen on the
-/// socket (`max_recvmsg_len`, up to 32 KiB), and a dump datagram above a page is a high-order
-/// allocation, one per datagram and one more for `NLMSG_DONE`. Read with their own lengths, dumps
-/// stay at one page per datagram (`NLMSG_GOODSIZE`), which holds a service's GET_DEST reply of
-/// about ten servers. On the 6.1 test kernel that made reading 2,000 services of 10 servers take
-/// 0.22 s of kernel time instead of 0.42 s (BENCHMARKS.md).
-pub(super) fn recv_datagram(fd: BorrowedFd, buf: &mut Vec<u8>) -> io::Result<()> {
+/// The buffer's length matters: the kernel sizes the datagrams of a dump by the longest read it
+/// has seen on the socket (`max_recvmsg_len`, up to 32 KiB less the skb's overhead). On the main
+/// socket every datagram is read with exactly its own length (`at_least` 0), which keeps dumps
+/// at one page per datagram (`NLMSG_GOODSIZE`): that holds a service's GET_DEST reply of about
+/// ten servers, where a larger datagram would be a high-order allocation for each, and one more
+/// for its `NLMSG_DONE`. On the 6.1 test kernel that made reading 2,000 services of 10 servers
+/// take 0.22 s of kernel time instead of 0.42 s (BENCHMARKS.md).
+///
+/// The dump of the services is the opposite case. IPVS fills each of its datagrams by walking
+/// the service table from the start, skipping what earlier datagrams held, so the dump's cost
+/// grows with the services times the datagrams: with pages, reading 100,000 services took about
+/// a minute of kernel time in the test guest. It is read on its own socket with
+/// [`BULK_READ`]-byte reads, so that its datagrams hold eight times as many services.
+pub(super) fn recv_datagram(fd: BorrowedFd, buf: &mut Vec<u8>, at_least: usize) -> io::Result<()> {
     let peek = RecvFlags::PEEK | RecvFlags::TRUNC;
     let (_, len) = retry_on_intr(|| rustix::net::recv(fd, &mut [0u8; 0], peek))?;
     buf.clear();
     buf.reserve(len.max(RECV_BUF));
-    // Zeroed rather than read into spare capacity: safe, and a page costs nothing beside the
-    // system call.
-    buf.resize(len, 0);
+    // Zeroed rather than read into spare capacity: safe, and a page (or the few dozen bulk
+    // reads of a large table) costs nothing beside the system call.
+    buf.resize(len.max(at_least), 0);
     let (copied, got) = retry_on_intr(|| rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()))?;
     buf.truncate(copied);
-    if got > len {
+    if got > copied {
         return Err(io::Error::other("a netlink datagram was truncated"));
     }
     Ok(())
@@ -175,10 +217,13 @@ mod tests {
             assert_eq!(n, datagram.len());
         }
         let mut buf = Vec::new();
-        recv_datagram(a.as_fd(), &mut buf).unwrap();
+        recv_datagram(a.as_fd(), &mut buf, 0).unwrap();
         assert_eq!(buf, big);
-        recv_datagram(a.as_fd(), &mut buf).unwrap();
-        assert_eq!(buf, b"small");
+        recv_datagram(a.as_fd(), &mut buf, BULK_READ).unwrap();
+        assert_eq!(
+            buf, b"small",
+            "a larger read returns the datagram's own bytes"
+        );
     }
 
     #[test]

@@ -11,12 +11,33 @@ pub(super) const ACK_SLOT: usize = 2048;
 /// Slots per `recvmmsg`.
 pub(super) const ACK_SLOTS: usize = 64;
 
+/// Which way a request and its replies go. The kernel sizes a dump's datagrams by the longest
+/// read it has seen on the socket, and the two kinds of dump want opposite sizes (see
+/// `socket.rs`): the many small dumps of the servers one page, the one dump of every service
+/// as large as the kernel makes them. So the socket keeps a second one for the latter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Channel {
+    /// Every request but the dump of the services.
+    Main,
+    /// The dump of the services, read in large datagrams.
+    Bulk,
+}
+
 /// How to move datagrams; a socket, or canned replies in the tests. `Send`, so that a kernel
 /// can be read on one thread while the file is compiled on another.
 pub(super) trait Transport: Send {
     fn send(&mut self, datagram: &[u8]) -> io::Result<()>;
     /// Reads one whole datagram into `buf`, replacing its contents.
     fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()>;
+    /// [`Transport::send`] over [`Channel::Bulk`]; the same channel unless the transport has
+    /// two.
+    fn send_bulk(&mut self, datagram: &[u8]) -> io::Result<()> {
+        self.send(datagram)
+    }
+    /// [`Transport::recv`] over [`Channel::Bulk`].
+    fn recv_bulk(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.recv(buf)
+    }
     /// Reads at least one datagram, and then whatever else is queued, up to the slots of `acks`.
     /// For small replies: ACKs.
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {

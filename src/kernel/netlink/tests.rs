@@ -11,6 +11,7 @@ use netlink_packet_core::{
 use super::*;
 use crate::kernel::fake::*;
 use crate::kernel::packet::*;
+use crate::kernel::transport::Channel;
 use crate::kernel::Unavailable;
 use crate::model::*;
 
@@ -109,8 +110,17 @@ fn reads_a_dump_of_many_datagrams() {
     let mut k = kernel(fake, &no_sysctls());
     let got = k.read_ordered().unwrap();
     assert_eq!(got.iter().map(|(s, _)| s.key).collect::<Vec<_>>(), expected);
-    // One GET_SERVICE dump, then one GET_DEST dump per service.
-    assert_eq!(sends.lock().unwrap().len(), 3001);
+    // One GET_SERVICE dump, over the bulk channel, then one GET_DEST dump per service over the
+    // main one (the fake answers on the channel asked; reading the other would fail).
+    let sends = sends.lock().unwrap();
+    assert_eq!(sends.len(), 3001);
+    let channels = |cmd| {
+        let of = sends.iter().flatten();
+        let of = of.filter(|r| r.msg.as_ref().is_some_and(|m| m.cmd == cmd));
+        of.map(|r| r.channel).collect::<BTreeSet<_>>()
+    };
+    assert_eq!(channels(IpvsCmd::GetService), [Channel::Bulk].into());
+    assert_eq!(channels(IpvsCmd::GetDest), [Channel::Main].into());
 }
 
 #[test]

@@ -48,6 +48,7 @@ fn decodes_errors_and_their_extended_ack() {
         seq: 3,
         header: [0; 16],
         msg: None,
+        channel: Channel::Main,
     };
     let mut p = [Pending::new(3)];
     absorb(&ack(&req, libc::EINVAL, Some("Invalid attribute")), &mut p).unwrap();
