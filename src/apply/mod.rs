@@ -122,15 +122,7 @@ pub fn execute_on(
     let ops: Vec<&Op> = plan.ops().map(|(op, _)| op).collect();
     let total = ops.len();
     let mut succeeded = vec![false; total];
-    let mut stopped = None;
-    write(
-        kernel,
-        &ops,
-        options,
-        &mut succeeded,
-        &mut stopped,
-        progress,
-    );
+    let mut stopped = write(kernel, &ops, options, &mut succeeded, progress);
     if stopped.is_none() {
         // The table the read-back must find. (Worked out on a second thread beside the writes,
         // it made loads of 20,000 servers no faster in the benchmark's guest: medians of 8
@@ -151,20 +143,20 @@ pub fn execute_on(
 }
 
 /// Writes `ops` in batches until one is refused or its outcome is unknown, or the
-/// cancellation asks to stop (`stopped` says which), marking the ones that succeeded.
+/// cancellation asks to stop, marking the ones that succeeded. Returns why it stopped early.
 fn write(
     kernel: &mut dyn Kernel,
     ops: &[&Op],
     options: Options,
     succeeded: &mut [bool],
-    stopped: &mut Option<Stopped>,
     progress: &mut dyn FnMut(usize, usize),
-) {
+) -> Option<Stopped> {
     let total = ops.len();
+    let mut stopped = None;
     let mut done = 0;
     while done < total && stopped.is_none() {
         if options.cancel.is_cancelled() {
-            *stopped = Some(Stopped::Interrupted { done });
+            stopped = Some(Stopped::Interrupted { done });
             break;
         }
         let mut end = (done + BATCH).min(total);
@@ -178,7 +170,7 @@ fn write(
                 Ok(()) => succeeded[done + i] = true,
                 Err(error) if stopped.is_none() => {
                     let index = done + i;
-                    *stopped = Some(if error.outcome_unknown() {
+                    stopped = Some(if error.outcome_unknown() {
                         Stopped::Unknown { index, error }
                     } else {
                         Stopped::Refused { index, error }
@@ -187,8 +179,8 @@ fn write(
                 Err(_) => {}
             }
         }
-        if let (Some(k), None) = (injected, &*stopped) {
-            *stopped = Some(Stopped::Refused {
+        if let (Some(k), None) = (injected, &stopped) {
+            stopped = Some(Stopped::Refused {
                 index: k,
                 error: KernelError::Refused {
                     errno: libc::EIO,
@@ -200,6 +192,7 @@ fn write(
         done = end;
         progress(done, total);
     }
+    stopped
 }
 
 /// What the kernel acknowledged is not proof: reads the table back (the services `touched`,
