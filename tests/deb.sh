@@ -83,7 +83,7 @@ fi
 readelf -S -W "$bin" | grep -qE '\.debug_(info|line|abbrev|str) ' && fail "/usr/bin/ipvsc still has debug info"
 # The test hooks (the `test-hooks` feature) stay out of what is shipped.
 "$bin" ops /dev/null >/dev/null 2>&1 && fail "the packaged ipvsc has the hidden ops command (a test hook)"
-grep -qaE 'IPVSC_TEST_FAIL_AT|IPVSC_TEST_FAULT' "$bin" && fail "the packaged ipvsc reads a test hook's variable"
+grep -qaE 'IPVSC_TEST_FAIL_AT|IPVSC_TEST_FAULT|IPVSC_TEST_READERS' "$bin" && fail "the packaged ipvsc reads a test hook's variable"
 if ! out=$("$bin" check "$root"/usr/share/doc/ipvsc/examples/*.ipvs \
     "$root"/usr/share/doc/ipvsc/examples/*.ipvsadm 2>&1); then
     fail "ipvsc check on the extracted examples failed: $out"

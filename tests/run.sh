@@ -18,7 +18,7 @@ cargo clippy --all-targets --quiet -- -D warnings
 cargo clippy --all-targets --features test-hooks --quiet -- -D warnings
 echo "== kernel test VM: packages and kernel (tests/vm.rs boots it)"
 bash tests/vm/vm.sh prepare
-echo "== cargo test (the kernel tests need the test hooks: IPVSC_TEST_FAIL_AT, IPVSC_TEST_FAULT, ops)"
+echo "== cargo test (the kernel tests need the test hooks: IPVSC_TEST_FAIL_AT, IPVSC_TEST_FAULT, IPVSC_TEST_READERS, ops)"
 # The guest runs a release build of this tree with the hooks (copied aside: the package's
 # release build, without them, comes later): about twice as fast under the emulator as the
 # debug build.

@@ -334,9 +334,24 @@ pub(crate) fn open_netlink() -> Result<NetlinkKernel, Error> {
             .map(std::path::PathBuf::from),
         #[cfg(feature = "test-hooks")]
         fault: test_fault()?,
+        #[cfg(feature = "test-hooks")]
+        readers: test_readers()?,
         ..netlink::Options::default()
     };
     Ok(NetlinkKernel::open(options)?)
+}
+
+/// `IPVSC_TEST_READERS=1|2`: how many threads read the servers' dumps, whatever the CPUs (the
+/// kernel tests run in a guest of one CPU); only in builds with the `test-hooks` feature.
+#[cfg(feature = "test-hooks")]
+fn test_readers() -> Result<Option<usize>, Error> {
+    const READERS_ENV: &str = "IPVSC_TEST_READERS";
+    match std::env::var(READERS_ENV).as_deref() {
+        Err(_) | Ok("") => Ok(None),
+        Ok("1") => Ok(Some(1)),
+        Ok("2") => Ok(Some(2)),
+        Ok(v) => Err(Error::Input(format!("{READERS_ENV}={v}: write 1 or 2"))),
+    }
 }
 
 /// The fault `IPVSC_TEST_FAULT=KIND:N` names, for the kernel tests of the applier (see

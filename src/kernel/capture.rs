@@ -1,11 +1,15 @@
 //! The capture: a [`Transport`] that writes a copy of every datagram sent and received to a
 //! directory, as `0001-send.bin`, `0002-recv.bin`, ... in the order they pass (the raw bytes:
 //! netlink headers, genl headers, attributes). How the fixtures of `packet/captures/` were
-//! made. Numbers restart at 1 in each process: use one directory per run.
+//! made. Numbers restart at 1 in each process: use one directory per run. The datagrams of a
+//! second transport ([`Transport::fork`], the servers' dumps read on a second thread) share the
+//! numbering and are named `0042-r2-send.bin`, `0043-r2-recv.bin`, ...
 
 use std::fs;
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 use super::transport::{Acks, Transport};
 use super::KernelError;
@@ -14,7 +18,11 @@ use super::KernelError;
 pub(super) struct CaptureTransport {
     inner: Box<dyn Transport>,
     dir: PathBuf,
-    count: u32,
+    /// The last number given, shared with the forks.
+    count: Arc<AtomicU32>,
+    /// Between the number and `send`/`recv`: empty for the first transport, `r2-` for its
+    /// forks.
+    tag: &'static str,
 }
 
 impl CaptureTransport {
@@ -33,13 +41,14 @@ impl CaptureTransport {
         Ok(CaptureTransport {
             inner,
             dir,
-            count: 0,
+            count: Arc::new(AtomicU32::new(0)),
+            tag: "",
         })
     }
 
     fn write(&mut self, what: &str, datagram: &[u8]) -> io::Result<()> {
-        self.count += 1;
-        let path = self.dir.join(format!("{:04}-{what}.bin", self.count));
+        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        let path = self.dir.join(format!("{n:04}-{}{what}.bin", self.tag));
         fs::write(&path, datagram).map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -68,6 +77,17 @@ impl Transport for CaptureTransport {
     fn recv_bulk(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         self.inner.recv_bulk(buf)?;
         self.write("recv", buf)
+    }
+
+    fn fork(&mut self) -> io::Result<Option<Box<dyn Transport>>> {
+        Ok(self.inner.fork()?.map(|inner| {
+            Box::new(CaptureTransport {
+                inner,
+                dir: self.dir.clone(),
+                count: self.count.clone(),
+                tag: "r2-",
+            }) as Box<dyn Transport>
+        }))
     }
 
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
@@ -133,6 +153,41 @@ mod tests {
             packet::read_dest_reply(payload, Family::Ipv4).unwrap(),
             ordered[0].1[0]
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_reader_shares_the_numbering() {
+        let dir = temp_dir("capture-fork");
+        let dump: Vec<_> = (0..100u8)
+            .map(|i| {
+                let s = Service::new(key(&format!("10.0.0.{i}"), 80));
+                (s, vec![server(&format!("10.0.1.{i}"), Forward::Nat)])
+            })
+            .collect();
+        let (mut fake, _) = Fake::new(fake_ipvs(dump, Vec::new()));
+        fake.forks = true;
+        fake.recv_delay = Some(std::time::Duration::from_millis(1));
+        let capture = CaptureTransport::new(Box::new(fake), dir.clone()).unwrap();
+        let mut k = kernel(capture, &no_sysctls());
+        k.set_readers(2);
+        assert_eq!(k.read_ordered().unwrap().len(), 100);
+
+        let names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        // GET_SERVICE: a request, a reply datagram, NLMSG_DONE; each GET_DEST: a request, a
+        // reply, NLMSG_DONE.
+        assert_eq!(names.len(), 3 + 3 * 100);
+        let mut numbers: Vec<u32> = names.iter().map(|n| n[..4].parse().unwrap()).collect();
+        numbers.sort();
+        assert_eq!(numbers, (1..=303).collect::<Vec<_>>(), "each number once");
+        let second = names.iter().filter(|n| n.contains("-r2-")).count();
+        assert!(second > 0, "the second reader's datagrams are tagged");
+        assert!(names
+            .iter()
+            .all(|n| n.ends_with("-send.bin") || n.ends_with("-recv.bin")));
         fs::remove_dir_all(dir).unwrap();
     }
 

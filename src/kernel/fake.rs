@@ -35,6 +35,8 @@ pub struct Req {
     pub msg: Option<IpvsMessage>,
     /// The channel it came by; its replies go back the same way.
     pub channel: Channel,
+    /// Which transport it came by: 0 the first, 1 and on its forks ([`Fake::forks`]).
+    pub reader: usize,
 }
 
 type Responder = Box<dyn FnMut(&[Req]) -> Vec<Vec<u8>> + Send>;
@@ -48,8 +50,17 @@ pub struct Fake {
     queue: VecDeque<Vec<u8>>,
     bulk_queue: VecDeque<Vec<u8>>,
     sends: Sends,
-    respond: Responder,
+    respond: Arc<Mutex<Responder>>,
     pub recv_error: Option<i32>,
+    /// Each read of this fake (not of its forks) waits this long first: a slow socket.
+    pub recv_delay: Option<std::time::Duration>,
+    /// When set, [`Transport::fork`] gives more fakes with the same responder and record of
+    /// sends, each with queues of its own (a socket each); when not, it gives none.
+    pub forks: bool,
+    /// This fake's number: 0, and 1 and on for its forks.
+    reader: usize,
+    /// How many fakes this one's forks and it make.
+    readers: Arc<Mutex<usize>>,
 }
 
 impl Fake {
@@ -59,8 +70,12 @@ impl Fake {
             queue: VecDeque::new(),
             bulk_queue: VecDeque::new(),
             sends: sends.clone(),
-            respond: Box::new(respond),
+            respond: Arc::new(Mutex::new(Box::new(respond))),
             recv_error: None,
+            recv_delay: None,
+            forks: false,
+            reader: 0,
+            readers: Arc::new(Mutex::new(1)),
         };
         (fake, sends)
     }
@@ -81,10 +96,11 @@ impl Fake {
                 header: datagram[offset..offset + 16].try_into().unwrap(),
                 msg: (buf.message_type() == FAMILY).then(|| packet::parse_genl(payload).unwrap()),
                 channel,
+                reader: self.reader,
             });
             offset += align4(len);
         }
-        let replies = (self.respond)(&reqs);
+        let replies = (self.respond.lock().unwrap())(&reqs);
         match channel {
             Channel::Main => self.queue.extend(replies),
             Channel::Bulk => self.bulk_queue.extend(replies),
@@ -95,6 +111,9 @@ impl Fake {
     fn give(&mut self, channel: Channel, buf: &mut Vec<u8>) -> io::Result<()> {
         if let Some(errno) = self.recv_error {
             return Err(io::Error::from_raw_os_error(errno));
+        }
+        if let Some(delay) = self.recv_delay {
+            std::thread::sleep(delay);
         }
         let queue = match channel {
             Channel::Main => &mut self.queue,
@@ -126,6 +145,28 @@ impl Transport for Fake {
 
     fn recv_bulk(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         self.give(Channel::Bulk, buf)
+    }
+
+    fn fork(&mut self) -> io::Result<Option<Box<dyn Transport>>> {
+        if !self.forks {
+            return Ok(None);
+        }
+        let reader = {
+            let mut readers = self.readers.lock().unwrap();
+            *readers += 1;
+            *readers - 1
+        };
+        Ok(Some(Box::new(Fake {
+            queue: VecDeque::new(),
+            bulk_queue: VecDeque::new(),
+            sends: self.sends.clone(),
+            respond: self.respond.clone(),
+            recv_error: self.recv_error,
+            recv_delay: None,
+            forks: true,
+            reader,
+            readers: self.readers.clone(),
+        })))
     }
 }
 

@@ -154,6 +154,11 @@ impl Transport for FaultTransport {
         self.inner.recv_bulk(buf)
     }
 
+    /// Only the dumps of the servers go over a second transport: reads, which no fault hits.
+    fn fork(&mut self) -> io::Result<Option<Box<dyn Transport>>> {
+        self.inner.fork()
+    }
+
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
         if let Some(errno) = self.next_error.take() {
             return Err(io::Error::from_raw_os_error(errno));

@@ -11,8 +11,9 @@
 //! the dump of the services is read in large datagrams on a socket of its own, the servers'
 //! dumps in one-page datagrams on the main socket (why: `socket::recv_datagram`), and `save`'s
 //! replies are read straight from their bytes without the counters
-//! ([`packet::read_service_reply`], [`packet::read_dest_reply`]). BENCHMARKS.md has the
-//! figures.
+//! ([`packet::read_service_reply`], [`packet::read_dest_reply`]). On a machine of more than
+//! one CPU the servers' dumps of a table of many services are shared with a second thread on a
+//! socket of its own ([`NetlinkKernel::dump_each`]). BENCHMARKS.md has the figures.
 //!
 //! With [`Options::capture`], every datagram sent and received is also written to a directory
 //! (`capture.rs`): how the fixtures of `packet/captures/` were made.
@@ -20,7 +21,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use super::capture::CaptureTransport;
 use super::packet::{self, IpvsInfo, ServerCounters, Stats};
@@ -53,6 +55,10 @@ pub type DumpOrder = Vec<(Service, Vec<Server>)>;
 /// resolving it costs a round trip that libipvs pays per request.
 static IPVS_FAMILY: OnceLock<u16> = OnceLock::new();
 
+/// Tables of fewer services have their servers' dumps read on one thread: a second thread and
+/// socket would cost more than they could save.
+const SHARED_READ_MIN: usize = 64;
+
 /// How [`NetlinkKernel::open`] sets up; the defaults talk to the running kernel and nothing
 /// else.
 #[derive(Clone, Debug, Default)]
@@ -65,12 +71,17 @@ pub struct Options {
     /// A fault to inject at the transport (the kernel tests of the applier).
     #[cfg(feature = "test-hooks")]
     pub fault: Option<super::fault::Fault>,
+    /// Threads that read the servers' dumps, each on a socket of its own, 1 or 2; by default
+    /// 2 when the process may run on more than one CPU.
+    pub readers: Option<usize>,
 }
 
 /// The running kernel's IPVS table, over generic netlink.
 pub struct NetlinkKernel {
     session: Session,
     sysctl_dir: PathBuf,
+    /// Threads that read the servers' dumps of a large table: 1 or 2.
+    readers: usize,
 }
 
 impl fmt::Debug for NetlinkKernel {
@@ -103,6 +114,7 @@ impl NetlinkKernel {
             .sysctl_dir
             .unwrap_or_else(|| PathBuf::from(SYSCTL_DIR));
         let mut kernel = NetlinkKernel::over(transport, 0, window, sysctl_dir);
+        kernel.readers = options.readers.unwrap_or_else(default_readers).clamp(1, 2);
         let family = match IPVS_FAMILY.get() {
             Some(id) => *id,
             None => {
@@ -125,7 +137,14 @@ impl NetlinkKernel {
         NetlinkKernel {
             session: Session::new(transport, family, window),
             sysctl_dir,
+            readers: 1,
         }
+    }
+
+    /// Sets how many threads read the servers' dumps of a large table (1 or 2).
+    #[cfg(test)]
+    pub(super) fn set_readers(&mut self, readers: usize) {
+        self.readers = readers;
     }
 
     /// The IPVS family's id.
@@ -176,12 +195,10 @@ impl NetlinkKernel {
     /// bytes, without the counters: what `save` reads, thousands of messages, without an
     /// allocation per attribute.
     pub fn read_ordered(&mut self) -> Result<DumpOrder, KernelError> {
-        let mut out = Vec::new();
         self.dump_each(None, |mut service, servers| {
             service.servers = servers.iter().map(|s| (s.key, *s)).collect();
-            out.push((service, servers.to_vec()));
-        })?;
-        Ok(out)
+            (service, servers.to_vec())
+        })
     }
 
     /// The services in `only` (all when `None`), each with its servers, as a table's map: built
@@ -190,49 +207,78 @@ impl NetlinkKernel {
         &mut self,
         only: Option<&BTreeSet<ServiceKey>>,
     ) -> Result<BTreeMap<ServiceKey, Service>, KernelError> {
-        let mut services = Vec::new();
-        self.dump_each(only, |mut service, servers| {
+        let services = self.dump_each(only, |mut service, servers| {
             // Collected from a list, a map is built in one pass with full nodes.
             service.servers = servers.iter().map(|s| (s.key, *s)).collect();
-            services.push((service.key, service));
+            (service.key, service)
         })?;
         Ok(services.into_iter().collect())
     }
 
     /// One dump of the services, then one of the servers of each in `only` (all when `None`):
-    /// `each` gets the service (its `servers` empty) and its servers in the kernel's order.
-    fn dump_each(
+    /// `build` makes what the caller keeps of each service (its `servers` empty) and its
+    /// servers in the kernel's order; returned in the order of the services' dump.
+    ///
+    /// The servers' dumps are most of a large table's read, and most of that is the kernel's
+    /// work, under locks that let two readers gain about 1.4 times the throughput of one
+    /// (BENCHMARKS.md). So with [`Options::readers`] at 2 and at least [`SHARED_READ_MIN`]
+    /// services, a second thread on a socket of its own ([`Session::fork`]) takes services
+    /// from the same list as this one, each the next not yet taken, and the results are put
+    /// back in order.
+    fn dump_each<T: Send>(
         &mut self,
         only: Option<&BTreeSet<ServiceKey>>,
-        mut each: impl FnMut(Service, &[Server]),
-    ) -> Result<(), KernelError> {
+        build: impl Fn(Service, &[Server]) -> T + Sync,
+    ) -> Result<Vec<T>, KernelError> {
         const DOING: &str = "list the virtual services";
         let replies = self
             .session
             .dump(packet::get_services())
             .map_err(|f| f.into_read_error(DOING))?;
-        let mut dests = Replies::default();
-        let mut servers = Vec::new();
+        let mut services = Vec::new();
         for reply in replies.iter() {
             let service = packet::read_service_reply(reply)
                 .map_err(|e| Failure::decode(e).into_read_error(DOING))?;
-            if only.is_some_and(|keys| !keys.contains(&service.key)) {
-                continue;
+            if only.is_none_or(|keys| keys.contains(&service.key)) {
+                services.push(Mutex::new(Some(service)));
             }
-            let doing = || format!("list the real servers of service {}", service.key);
-            self.session
-                .dump_into(packet::get_dests(&service.key), &mut dests)
-                .map_err(|f| f.into_read_error(&doing()))?;
-            let family = service.key.family();
-            servers.clear();
-            for dest in dests.iter() {
-                let server = packet::read_dest_reply(dest, family)
-                    .map_err(|e| Failure::decode(e).into_read_error(&doing()))?;
-                servers.push(server);
-            }
-            each(service, &servers);
         }
-        Ok(())
+        drop(replies);
+        let next = AtomicUsize::new(0);
+        let second = if self.readers > 1 && services.len() >= SHARED_READ_MIN {
+            self.session
+                .fork()
+                .map_err(|f| f.into_read_error("open a second socket to read the real servers"))?
+        } else {
+            None
+        };
+        let Some(mut second) = second else {
+            let mine = read_servers(&mut self.session, &services, &next, &build)?;
+            return Ok(mine.into_iter().map(|(_, t)| t).collect());
+        };
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let helper = scope.spawn(|| read_servers(&mut second, &services, &next, &build));
+            let mine = read_servers(&mut self.session, &services, &next, &build);
+            let theirs = helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (mine, theirs)
+        });
+        let (mine, theirs) = (mine?, theirs?);
+        // Each list is in the order its thread took the services: merged by the index.
+        let mut out = Vec::with_capacity(mine.len() + theirs.len());
+        let (mut a, mut b) = (mine.into_iter().peekable(), theirs.into_iter().peekable());
+        loop {
+            let take_a = match (a.peek(), b.peek()) {
+                (Some((i, _)), Some((j, _))) => i < j,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let (_, t) = if take_a { a.next() } else { b.next() }.expect("peeked");
+            out.push(t);
+        }
+        Ok(out)
     }
 
     /// [`Kernel::read`] and [`NetlinkKernel::read_ordered`] from one set of dumps.
@@ -370,6 +416,66 @@ impl Kernel for NetlinkKernel {
         }
         Ok(out)
     }
+}
+
+/// How many threads read the servers' dumps when [`Options::readers`] does not say: 2 when
+/// the process may run on more than one CPU.
+fn default_readers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
+
+/// The servers of `services[i]` for each `i` taken from `next` until none is left, each
+/// service taken out of the list and given to `build` with its servers: `(i, what build
+/// made)` in the order taken. On a failure, takes the rest of the list so that other readers
+/// stop too.
+fn read_servers<T>(
+    session: &mut Session,
+    services: &[Mutex<Option<Service>>],
+    next: &AtomicUsize,
+    build: &impl Fn(Service, &[Server]) -> T,
+) -> Result<Vec<(usize, T)>, KernelError> {
+    let mut out = Vec::new();
+    let mut dests = Replies::default();
+    let mut servers = Vec::new();
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(slot) = services.get(i) else {
+            return Ok(out);
+        };
+        let service = slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .expect("each service is taken once");
+        let read = read_servers_of(session, &service, &mut dests, &mut servers);
+        if let Err(e) = read {
+            next.store(services.len(), Ordering::Relaxed);
+            return Err(e);
+        }
+        out.push((i, build(service, &servers)));
+    }
+}
+
+/// The servers of `service` into `servers`, in the kernel's order (`dests`: the replies'
+/// buffer, reused).
+fn read_servers_of(
+    session: &mut Session,
+    service: &Service,
+    dests: &mut Replies,
+    servers: &mut Vec<Server>,
+) -> Result<(), KernelError> {
+    let doing = || format!("list the real servers of service {}", service.key);
+    session
+        .dump_into(packet::get_dests(&service.key), dests)
+        .map_err(|f| f.into_read_error(&doing()))?;
+    let family = service.key.family();
+    servers.clear();
+    for dest in dests.iter() {
+        let server = packet::read_dest_reply(dest, family)
+            .map_err(|e| Failure::decode(e).into_read_error(&doing()))?;
+        servers.push(server);
+    }
+    Ok(())
 }
 
 /// The dump order [`NetlinkKernel::read_ordered`] returns, as

@@ -239,6 +239,13 @@ impl Session {
     }
 
     /// The IPVS family's id.
+    /// A session of its own over a second transport to the same kernel ([`Transport::fork`]),
+    /// for dumps read on another thread; `None` when the transport has no second.
+    pub(super) fn fork(&mut self) -> Result<Option<Session>, Failure> {
+        let transport = self.transport.fork().map_err(Failure::io)?;
+        Ok(transport.map(|t| Session::new(t, self.family, self.window)))
+    }
+
     pub(super) fn family(&self) -> u16 {
         self.family
     }

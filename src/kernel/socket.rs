@@ -92,6 +92,12 @@ impl Transport for NetlinkSocket {
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
         recv_many(self.main.as_fd(), acks)
     }
+
+    /// A socket of its own, read like the main one (each datagram with its own length).
+    fn fork(&mut self) -> io::Result<Option<Box<dyn Transport>>> {
+        let main = connect()?;
+        Ok(Some(Box::new(NetlinkSocket { main, bulk: None })))
+    }
 }
 
 /// Asks for a receive buffer of [`SOCKET_RCVBUF`] and returns how many requests' ACKs the buffer

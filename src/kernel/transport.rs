@@ -38,6 +38,12 @@ pub(super) trait Transport: Send {
     fn recv_bulk(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         self.recv(buf)
     }
+    /// A second transport to the same kernel, independent of this one, for dumps read on
+    /// another thread at the same time ([`Channel::Main`]'s kind of reads: one-page
+    /// datagrams). `None` when the transport has no second: then every read stays on this one.
+    fn fork(&mut self) -> io::Result<Option<Box<dyn Transport>>> {
+        Ok(None)
+    }
     /// Reads at least one datagram, and then whatever else is queued, up to the slots of `acks`.
     /// For small replies: ACKs.
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {

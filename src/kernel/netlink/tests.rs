@@ -123,6 +123,126 @@ fn reads_a_dump_of_many_datagrams() {
     assert_eq!(channels(IpvsCmd::GetDest), [Channel::Main].into());
 }
 
+/// `n` TCP services, service i with i % 5 NAT servers.
+fn many_services(n: u32) -> Vec<(Service, Vec<Server>)> {
+    (0..n)
+        .map(|i| {
+            let addr = IpAddr::from((0x0a00_0000 + i * 7919).to_be_bytes());
+            let servers = (0..i % 5)
+                .map(|j| server(&format!("172.16.{}.{}", i % 250, j + 1), Forward::Nat))
+                .collect();
+            let service = Service::new(ServiceKey::Inet {
+                protocol: Protocol::Tcp,
+                addr,
+                port: 80,
+            });
+            (service, servers)
+        })
+        .collect()
+}
+
+/// The services of each GET_DEST request the fake was sent, by the reader that sent it.
+fn dest_requests(sends: &Sends) -> Vec<(usize, Vec<SvcAttr>)> {
+    let sends = sends.lock().unwrap();
+    let reqs = sends.iter().flatten();
+    let reqs = reqs.filter(|r| r.msg.as_ref().is_some_and(|m| m.cmd == IpvsCmd::GetDest));
+    reqs.map(|r| {
+        (
+            r.reader,
+            r.msg.as_ref().unwrap().service().unwrap().to_vec(),
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn two_readers_share_the_servers_dumps_and_keep_the_dump_order() {
+    let dump = many_services(150);
+    let (mut fake, sends) = Fake::new(fake_ipvs(dump.clone(), Vec::new()));
+    fake.forks = true;
+    // The first reader is slow, so that the second surely takes services too.
+    fake.recv_delay = Some(std::time::Duration::from_millis(1));
+    let mut k = kernel(fake, &no_sysctls());
+    k.set_readers(2);
+    let got = k.read_ordered().unwrap();
+    let expected: DumpOrder = dump
+        .iter()
+        .map(|(s, servers)| {
+            let mut s = s.clone();
+            s.servers = servers.iter().map(|x| (x.key, *x)).collect();
+            (s, servers.clone())
+        })
+        .collect();
+    assert_eq!(
+        got, expected,
+        "every service and server, in the dump's order"
+    );
+
+    let requests = dest_requests(&sends);
+    assert_eq!(requests.len(), 150, "one GET_DEST a service");
+    let asked: BTreeSet<Vec<u8>> = requests
+        .iter()
+        .map(|(_, attrs)| format!("{attrs:?}").into_bytes())
+        .collect();
+    assert_eq!(asked.len(), 150, "no service asked twice");
+    let by_second = requests.iter().filter(|(reader, _)| *reader == 1).count();
+    assert!(
+        by_second > 0 && by_second < 150,
+        "both readers took services: {by_second} by the second"
+    );
+
+    // The table is the same as one reader's.
+    let (fake, _) = Fake::new(fake_ipvs(dump, Vec::new()));
+    let mut one = kernel(fake, &no_sysctls());
+    let mut k2 = {
+        let (mut fake, _) = Fake::new(fake_ipvs(many_services(150), Vec::new()));
+        fake.forks = true;
+        let mut k = kernel(fake, &no_sysctls());
+        k.set_readers(2);
+        k
+    };
+    assert_eq!(k2.read().unwrap(), one.read().unwrap());
+}
+
+#[test]
+fn small_tables_and_one_reader_stay_on_one_socket() {
+    for (n, readers) in [(SHARED_READ_MIN as u32 - 1, 2), (150, 1)] {
+        let (mut fake, sends) = Fake::new(fake_ipvs(many_services(n), Vec::new()));
+        fake.forks = true;
+        let mut k = kernel(fake, &no_sysctls());
+        k.set_readers(readers);
+        assert_eq!(k.read_ordered().unwrap().len(), n as usize);
+        let requests = dest_requests(&sends);
+        assert!(
+            requests.iter().all(|(reader, _)| *reader == 0),
+            "{n} services, {readers} readers"
+        );
+    }
+}
+
+#[test]
+fn a_failed_dump_on_the_second_reader_fails_the_read() {
+    let dump = many_services(150);
+    let bad = service_key_to_attrs(&dump[120].0.key);
+    let mut answer = fake_ipvs(dump.clone(), Vec::new());
+    let (mut fake, _) = Fake::new(move |reqs: &[Req]| {
+        let msg = reqs[0].msg.as_ref().unwrap();
+        if msg.cmd == IpvsCmd::GetDest && msg.service().unwrap() == bad {
+            return vec![ack(&reqs[0], libc::ESRCH, None)];
+        }
+        answer(reqs)
+    });
+    fake.forks = true;
+    fake.recv_delay = Some(std::time::Duration::from_millis(1));
+    let mut k = kernel(fake, &no_sysctls());
+    k.set_readers(2);
+    let e = k.read().unwrap_err();
+    assert!(
+        e.to_string().contains(&dump[120].0.key.to_string()),
+        "names the service: {e}"
+    );
+}
+
 #[test]
 fn an_interrupted_dump_is_read_again() {
     let s = Service::new(key("10.0.0.1", 80));

@@ -49,6 +49,7 @@ fn decodes_errors_and_their_extended_ack() {
         header: [0; 16],
         msg: None,
         channel: Channel::Main,
+        reader: 0,
     };
     let mut p = [Pending::new(3)];
     absorb(&ack(&req, libc::EINVAL, Some("Invalid attribute")), &mut p).unwrap();

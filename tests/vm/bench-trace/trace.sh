@@ -7,10 +7,18 @@
 # `ipvsc check` and `ipvsc --version` (the process's start). Round 0 warms up and is not
 # counted. Prints the trace lines of each run, then `@@trace` lines with the medians.
 #
-# Parameters in $DATA/data/extra/params (written by bench/trace.sh): SERVICES, SERVERS, REPS;
-# the floor client is $DATA/data/extra/ipvsc-floor.
+# Address-space randomisation: QEMU's TCG (7.2 here) keys the code it has translated by virtual
+# address, so a program loaded at a random address is translated anew on every run, and no run
+# of a position-independent program is ever warm: in one boot `ipvsc --version` took 75 ms with
+# randomisation and 20 ms without, `ipvsadm -v` 57 and 20 ms, a busybox applet (static, not
+# position-independent) 6 ms either way. A CPU has no such cost, so the rounds run with
+# randomisation off (kernel.randomize_va_space=0) unless ASLR_MODES says otherwise; with
+# ASLR_MODES="0 2" the rounds alternate between off and on and each mode gets its medians.
+#
+# Parameters in $DATA/data/extra/params (written by bench/trace.sh): SERVICES, SERVERS, REPS,
+# ASLR_MODES; the floor client is $DATA/data/extra/ipvsc-floor.
 set -eu
-SERVICES=2000 SERVERS=10 REPS=5
+SERVICES=2000 SERVERS=10 REPS=5 ASLR_MODES=0
 [ -f "$DATA/data/extra/params" ] && . "$DATA/data/extra/params"
 FLOOR=$DATA/data/extra/ipvsc-floor
 W=/tmp/bench-trace
@@ -83,21 +91,27 @@ round() {
         echo "version $(el "$t0" "$t1")"' || fail "a round of apply"
 }
 
-r=0
+aslr() { echo "$1" >/proc/sys/kernel/randomize_va_space || fail "cannot set kernel.randomize_va_space"; }
+for m in $ASLR_MODES; do
+    aslr "$m"
+    round >/dev/null
+done
+echo "warm-up done"
+r=1
 while [ "$r" -le "$REPS" ]; do
-    if [ "$r" = 0 ]; then
-        round >/dev/null
-        echo "warm-up done"
-    else
-        echo "== round $r"
-        round | tee -a "$W/rounds"
-    fi
+    for m in $ASLR_MODES; do
+        aslr "$m"
+        echo "== round $r, randomize_va_space=$m"
+        round | tee -a "$W/rounds.$m"
+    done
     r=$((r + 1))
 done
+aslr 2
 
-# Medians over the rounds. A trace line: "trace: STAGE: T s, resident R MiB, peak P MiB; this
-# thread's CPU: user U s, system S s".
-awk '
+# Medians over the rounds of each mode. A trace line: "trace: STAGE: T s, resident R MiB,
+# peak P MiB; this thread's CPU: user U s, system S s".
+for m in $ASLR_MODES; do
+awk -v aslr="$m" '
 function med(a, n,    i, j, t) {
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
@@ -116,10 +130,11 @@ function med(a, n,    i, j, t) {
     if (!(key in seen)) { seen[key] = 1; order[++no_keys] = key }
 }
 END {
-    printf "@@trace whole floor=%.3f floor_acks=%.3f load=%.3f noop=%.3f ipvsadm_Sn=%.3f check=%.3f version=%.3f load_vs_floor=%.2f noop_vs_Sn=%.2f\n", med(fl, nf), med(fa, nf), med(lo, nl), med(no, nn), med(sn, ns), med(ch, nc), med(ve, nv), med(lo, nl) / med(fl, nf), med(no, nn) / med(sn, ns)
+    printf "@@trace whole aslr=%s floor=%.3f floor_acks=%.3f load=%.3f noop=%.3f ipvsadm_Sn=%.3f check=%.3f version=%.3f load_vs_floor=%.2f noop_vs_Sn=%.2f\n", aslr, med(fl, nf), med(fa, nf), med(lo, nl), med(no, nn), med(sn, ns), med(ch, nc), med(ve, nv), med(lo, nl) / med(fl, nf), med(no, nn) / med(sn, ns)
     for (i = 1; i <= no_keys; i++) {
         key = order[i]; n = cnt[key]
         for (j = 1; j <= n; j++) { a[j] = T[key, j]; b[j] = U[key, j]; c[j] = S[key, j] }
-        printf "@@trace stage=%s runs=%d at=%.3f user=%.2f system=%.2f\n", key, n, med(a, n), med(b, n), med(c, n)
+        printf "@@trace aslr=%s stage=%s runs=%d at=%.3f user=%.2f system=%.2f\n", aslr, key, n, med(a, n), med(b, n), med(c, n)
     }
-}' "$W/rounds"
+}' "$W/rounds.$m"
+done
