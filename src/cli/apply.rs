@@ -118,9 +118,14 @@ pub fn run(args: Args, style: Style) -> Outcome {
     let options = test_options()?;
     let mut sources = Sources::new();
     // The file is compiled while the kernel's table is read, under the lock.
-    let (mut desired, (mut kernel, journal, recorded, current)) =
-        super::compile_while(&mut sources, &args.file, &args.input, style, move || {
+    let (mut desired, (mut kernel, journal, recorded, current)) = super::compile_while(
+        &mut sources,
+        &args.file,
+        &args.input,
+        style,
+        move |compiled| {
             let mut kernel = super::open_netlink()?;
+            kernel.second_reader_after(compiled);
             let journal = lock_clean()?;
             let recorded = journal.state().map_err(|e| {
                 Error::usage(format!(
@@ -130,7 +135,8 @@ pub fn run(args: Args, style: Style) -> Outcome {
             let current = kernel.read()?;
             trace.mark("kernel read");
             Ok((kernel, journal, recorded, current))
-        })?;
+        },
+    )?;
     trace.mark("compiled");
     args.drain.apply_to(&mut desired.policy);
     let leaving = plan::leaving(&desired.table, &current, &recorded);

@@ -20,6 +20,8 @@ mod zero;
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -271,19 +273,25 @@ pub(crate) fn load_checked(
 
 /// [`load_checked`] of `path` on this thread while `read` runs on another: compiling a file
 /// and reading the kernel's table need nothing from each other. The file's errors come first
-/// (the reading thread is left to end with the process); then `read`'s.
+/// (the reading thread is left to end with the process); then `read`'s. `read` gets a flag
+/// set when the compile ends, for a second reader to wait for
+/// ([`NetlinkKernel::second_reader_after`]).
 pub(crate) fn compile_while<R: Send + 'static>(
     sources: &mut Sources,
     path: &Path,
     options: impl Into<Options>,
     style: Style,
-    read: impl FnOnce() -> Result<R, Error> + Send + 'static,
+    read: impl FnOnce(Arc<AtomicBool>) -> Result<R, Error> + Send + 'static,
 ) -> Result<(Compiled, R), Error> {
+    let compiled = Arc::new(AtomicBool::new(false));
+    let gate = compiled.clone();
     let reader = std::thread::Builder::new()
         .name("read".into())
-        .spawn(read)
+        .spawn(move || read(gate))
         .map_err(|e| Error::usage(format!("cannot start a thread: {e}")))?;
-    let compiled = load_checked(sources, path, options, style)?;
+    let loaded = load_checked(sources, path, options, style);
+    compiled.store(true, Ordering::Release);
+    let compiled = loaded?;
     let read = reader
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;

@@ -65,14 +65,20 @@ pub fn run(args: Args, style: Style) -> Outcome {
         }
         None => {
             // The file is compiled while the kernel's table is read.
-            let (mut desired, (kernel, current, recorded)) =
-                super::compile_while(&mut sources, &args.file, &args.input, style, move || {
+            let (mut desired, (kernel, current, recorded)) = super::compile_while(
+                &mut sources,
+                &args.file,
+                &args.input,
+                style,
+                move |compiled| {
                     let mut kernel = super::open_netlink()?;
+                    kernel.second_reader_after(compiled);
                     let current = kernel.read()?;
                     trace.mark("kernel read");
                     let recorded = super::drain::recorded()?;
                     Ok((kernel, current, recorded))
-                })?;
+                },
+            )?;
             trace.mark("compiled");
             args.drain.apply_to(&mut desired.policy);
             live_plan(&desired, kernel, &current, &recorded, args.scope)?

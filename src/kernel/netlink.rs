@@ -21,8 +21,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::capture::CaptureTransport;
 use super::packet::{self, IpvsInfo, ServerCounters, Stats};
@@ -82,6 +82,8 @@ pub struct NetlinkKernel {
     sysctl_dir: PathBuf,
     /// Threads that read the servers' dumps of a large table: 1 or 2.
     readers: usize,
+    /// When set, the second reader waits for it ([`NetlinkKernel::second_reader_after`]).
+    gate: Option<Arc<AtomicBool>>,
 }
 
 impl fmt::Debug for NetlinkKernel {
@@ -138,7 +140,18 @@ impl NetlinkKernel {
             session: Session::new(transport, family, window),
             sysctl_dir,
             readers: 1,
+            gate: None,
         }
+    }
+
+    /// The second reader of the servers' dumps starts only once `gate` is set, and only if
+    /// enough services are left to read by then: for a read beside a compile of the file on
+    /// another thread, which has a CPU of its own until it ends. Started earlier, the second
+    /// reader would take that CPU from the compile, and spin in the kernel on the locks its
+    /// twin holds (`mutex_spin_on_owner`, 12% of the samples of a two-reader `save` in the
+    /// test guest).
+    pub fn second_reader_after(&mut self, gate: Arc<AtomicBool>) {
+        self.gate = Some(gate);
     }
 
     /// Sets how many threads read the servers' dumps of a large table (1 or 2).
@@ -245,26 +258,44 @@ impl NetlinkKernel {
         }
         drop(replies);
         let next = AtomicUsize::new(0);
-        let second = if self.readers > 1 && services.len() >= SHARED_READ_MIN {
-            self.session
-                .fork()
-                .map_err(|f| f.into_read_error("open a second socket to read the real servers"))?
-        } else {
-            None
-        };
-        let Some(mut second) = second else {
-            let mine = read_servers(&mut self.session, &services, &next, &build)?;
+        let session = &mut self.session;
+        if self.readers < 2 || services.len() < SHARED_READ_MIN {
+            let mut mine = Vec::with_capacity(services.len());
+            read_servers(session, &services, &next, &build, &|| false, &mut mine)?;
             return Ok(mine.into_iter().map(|(_, t)| t).collect());
-        };
+        }
+        let gate = self.gate.as_deref();
         let (mine, theirs) = std::thread::scope(|scope| {
-            let helper = scope.spawn(|| read_servers(&mut second, &services, &next, &build));
-            let mine = read_servers(&mut self.session, &services, &next, &build);
-            let theirs = helper
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (mine, theirs)
-        });
-        let (mine, theirs) = (mine?, theirs?);
+            let mut mine = Vec::with_capacity(services.len());
+            if let Some(gate) = gate {
+                let open = || gate.load(Ordering::Acquire);
+                read_servers(session, &services, &next, &build, &open, &mut mine)?;
+            }
+            // A second socket is only a gain: without one (no descriptor left, say), the read
+            // goes on alone.
+            let left = services.len().saturating_sub(next.load(Ordering::Relaxed));
+            let second = if left >= SHARED_READ_MIN / 2 {
+                session.fork().ok().flatten()
+            } else {
+                None
+            };
+            let helper = second.map(|mut second| {
+                let (services, next, build) = (&services, &next, &build);
+                scope.spawn(move || {
+                    let mut theirs = Vec::new();
+                    read_servers(&mut second, services, next, build, &|| false, &mut theirs)
+                        .map(|()| theirs)
+                })
+            });
+            let read = read_servers(session, &services, &next, &build, &|| false, &mut mine);
+            let theirs = match helper {
+                Some(h) => h
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => Ok(Vec::new()),
+            };
+            read.and_then(|()| theirs.map(|theirs| (mine, theirs)))
+        })?;
         // Each list is in the order its thread took the services: merged by the index.
         let mut out = Vec::with_capacity(mine.len() + theirs.len());
         let (mut a, mut b) = (mine.into_iter().peekable(), theirs.into_iter().peekable());
@@ -424,23 +455,24 @@ fn default_readers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
 }
 
-/// The servers of `services[i]` for each `i` taken from `next` until none is left, each
-/// service taken out of the list and given to `build` with its servers: `(i, what build
-/// made)` in the order taken. On a failure, takes the rest of the list so that other readers
-/// stop too.
+/// The servers of `services[i]` for each `i` taken from `next` until none is left or `stop`
+/// says so, each service taken out of the list and given to `build` with its servers:
+/// `(i, what build made)` onto `out`, in the order taken. On a failure, takes the rest of the
+/// list so that other readers stop too.
 fn read_servers<T>(
     session: &mut Session,
     services: &[Mutex<Option<Service>>],
     next: &AtomicUsize,
     build: &impl Fn(Service, &[Server]) -> T,
-) -> Result<Vec<(usize, T)>, KernelError> {
-    let mut out = Vec::new();
+    stop: &dyn Fn() -> bool,
+    out: &mut Vec<(usize, T)>,
+) -> Result<(), KernelError> {
     let mut dests = Replies::default();
     let mut servers = Vec::new();
-    loop {
+    while !stop() {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(slot) = services.get(i) else {
-            return Ok(out);
+            break;
         };
         let service = slot
             .lock()
@@ -454,6 +486,7 @@ fn read_servers<T>(
         }
         out.push((i, build(service, &servers)));
     }
+    Ok(())
 }
 
 /// The servers of `service` into `servers`, in the kernel's order (`dests`: the replies'

@@ -205,6 +205,53 @@ fn two_readers_share_the_servers_dumps_and_keep_the_dump_order() {
 }
 
 #[test]
+fn the_second_reader_waits_for_its_gate() {
+    // A gate that never opens: one reader, however many services.
+    let (mut fake, sends) = Fake::new(fake_ipvs(many_services(150), Vec::new()));
+    fake.forks = true;
+    let mut k = kernel(fake, &no_sysctls());
+    k.set_readers(2);
+    k.second_reader_after(Arc::new(AtomicBool::new(false)));
+    assert_eq!(k.read_ordered().unwrap().len(), 150);
+    assert!(dest_requests(&sends).iter().all(|(reader, _)| *reader == 0));
+
+    // A gate that opens after the 40th service's dump: the second reader only takes later ones.
+    let gate = Arc::new(AtomicBool::new(false));
+    let open = gate.clone();
+    let mut answer = fake_ipvs(many_services(150), Vec::new());
+    let mut dests = 0;
+    let (mut fake, sends) = Fake::new(move |reqs: &[Req]| {
+        if reqs[0]
+            .msg
+            .as_ref()
+            .is_some_and(|m| m.cmd == IpvsCmd::GetDest)
+        {
+            dests += 1;
+            if dests == 40 {
+                open.store(true, Ordering::Release);
+            }
+        }
+        answer(reqs)
+    });
+    fake.forks = true;
+    fake.recv_delay = Some(std::time::Duration::from_millis(1));
+    let mut k = kernel(fake, &no_sysctls());
+    k.set_readers(2);
+    k.second_reader_after(gate);
+    let got = k.read_ordered().unwrap();
+    let keys: Vec<_> = got.iter().map(|(s, _)| s.key).collect();
+    let expected: Vec<_> = many_services(150).iter().map(|(s, _)| s.key).collect();
+    assert_eq!(keys, expected);
+    let requests = dest_requests(&sends);
+    assert_eq!(requests.len(), 150);
+    let first_of_second = requests.iter().position(|(reader, _)| *reader == 1);
+    assert!(
+        first_of_second.is_some_and(|i| i >= 40),
+        "the second reader started after the gate: {first_of_second:?}"
+    );
+}
+
+#[test]
 fn small_tables_and_one_reader_stay_on_one_socket() {
     for (n, readers) in [(SHARED_READ_MIN as u32 - 1, 2), (150, 1)] {
         let (mut fake, sends) = Fake::new(fake_ipvs(many_services(n), Vec::new()));
