@@ -18,7 +18,11 @@ set -u
 W=/tmp/apply_rollback
 mkdir -p "$W"
 export IPVSC_STATE_DIR="$W/state"
-. ./lib/apply.sh # fail, snapshot
+. ./lib/apply.sh # fail, snapshot, watchdog
+# An apply here takes a second or two; one that hangs is shown where it stands and killed
+# (this scenario once stalled until the harness's timeout, and the cause was never caught).
+watchdog 60
+trap 'kill "$WATCHDOG" 2>/dev/null' EXIT
 # What ipvsc said, on one line: diagnostics wrap long messages, and mark the lines they wrap with │.
 said() { sed 's/[│╰╭─·┬]//g' "$1" | tr '\n' ' ' | tr -s ' '; }
 now() { cut -d ' ' -f 1 /proc/uptime; }
