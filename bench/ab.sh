@@ -9,7 +9,6 @@
 # BENCH_LOG (default target/bench-ab.log). Needs what `bash tests/vm/vm.sh prepare` installs, as
 # root on Debian. Prints the guest's output, ending with `@@ab` lines of medians.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 [ $# -ge 2 ] && [ $# -le 3 ] || {
     sed -n '5p' "$0" | sed 's/^# //' >&2
     exit 2
@@ -23,10 +22,13 @@ for x in a b c; do
         echo "bench/ab.sh: $1 is not an executable" >&2
         exit 2
     }
+    # Copied before the cd below, so that a path relative to the caller's directory works.
     cp "$1" "$data/ipvsc-$x"
     bins="$bins ${x^^}"
     shift
 done
+cd "$(dirname "$0")/.."
+cp bench/table.awk "$data/table.awk"
 specs=${SPECS:-2000x10:0,2 20000x1:0}
 printf 'SPECS="%s"\nREPS=%d\nLOADS=%d\nBINS="%s"\n' "$specs" "${REPS:-7}" "${LOADS:-5}" "${bins# }" >"$data/params"
 target=$(cd "${CARGO_TARGET_DIR:-target}" 2>/dev/null && pwd || echo target)

@@ -36,6 +36,7 @@ log=${BENCH_LOG:-$target/bench-trace.log}
 data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
 cp "$target/release/ipvsc-floor" "$data/ipvsc-floor"
+cp bench/table.awk "$data/table.awk"
 printf 'SERVICES=%d\nSERVERS=%d\nREPS=%d\nASLR_MODES="%s"\n' "$services" "$servers" "$reps" "$aslr_modes" >"$data/params"
 # Under TCG a round at 2,000 x 10 takes about 12 s; the timeout allows three times the rounds
 # at this size, plus the boot.

@@ -8,6 +8,7 @@ use std::fs;
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use netlink_packet_core::{
@@ -60,7 +61,7 @@ pub struct Fake {
     /// This fake's number: 0, and 1 and on for its forks.
     reader: usize,
     /// How many fakes this one's forks and it make.
-    readers: Arc<Mutex<usize>>,
+    readers: Arc<AtomicUsize>,
 }
 
 impl Fake {
@@ -75,7 +76,7 @@ impl Fake {
             recv_delay: None,
             forks: false,
             reader: 0,
-            readers: Arc::new(Mutex::new(1)),
+            readers: Arc::new(AtomicUsize::new(1)),
         };
         (fake, sends)
     }
@@ -151,11 +152,7 @@ impl Transport for Fake {
         if !self.forks {
             return Ok(None);
         }
-        let reader = {
-            let mut readers = self.readers.lock().unwrap();
-            *readers += 1;
-            *readers - 1
-        };
+        let reader = self.readers.fetch_add(1, Ordering::Relaxed);
         Ok(Some(Box::new(Fake {
             queue: VecDeque::new(),
             bulk_queue: VecDeque::new(),

@@ -8,8 +8,8 @@
 #
 # Parameters in $DATA/data/extra/params (written by bench/ab.sh): SPECS (e.g. "2000x10:0,2
 # 20000x1:0"), REPS, LOADS, BINS (e.g. "A B C"); the builds are $DATA/data/extra/ipvsc-a, -b
-# and -c. The tables are those of bench-scale (service addresses spread, server addresses
-# unique, NAT, weight 1).
+# and -c. The tables are bench/table.awk's, copied to $DATA/data/extra/table.awk (those of
+# bench-scale: service addresses spread, server addresses unique, NAT, weight 1).
 set -eu
 A=$DATA/data/extra/ipvsc-a B=$DATA/data/extra/ipvsc-b C=$DATA/data/extra/ipvsc-c
 . "$DATA/data/extra/params"
@@ -17,24 +17,9 @@ W=/tmp/bench-ab
 rm -rf "$W"
 mkdir -p "$W"
 export IPVSC_STATE_DIR=$W/state W A B C
-gen() {
-    awk -v n="$1" -v m="$2" -v out="$3" 'BEGIN {
-        mod = 65536 * 254
-        for (i = 0; i < n; i++) {
-            j = (i * 7368787) % mod
-            x = int(j / 254)
-            printf "service tcp 10.%d.%d.%d:80 {\n    scheduler wlc; forward nat\n", int(x / 256), x % 256, j % 254 + 1 >out
-            for (s = 0; s < m; s++) {
-                k = i * m + s
-                printf "    server 172.%d.%d.%d:8080 weight 1\n", 16 + int(k / 62500), int(k / 250) % 250, k % 250 + 1 >out
-            }
-            print "}" >out
-        }
-    }'
-}
 for spec in $SPECS; do
     size=${spec%:*} modes=$(echo "${spec#*:}" | tr , ' ')
-    gen "${size%x*}" "${size#*x}" "$W/t.ipvs"
+    awk -v n="${size%x*}" -v m="${size#*x}" -v out="$W/t.ipvs" -f "$DATA/data/extra/table.awk"
     for mode in $modes; do
         echo "$mode" >/proc/sys/kernel/randomize_va_space
         unshare -n sh -c '

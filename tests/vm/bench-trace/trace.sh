@@ -16,7 +16,8 @@
 # ASLR_MODES="0 2" the rounds alternate between off and on and each mode gets its medians.
 #
 # Parameters in $DATA/data/extra/params (written by bench/trace.sh): SERVICES, SERVERS, REPS,
-# ASLR_MODES; the floor client is $DATA/data/extra/ipvsc-floor.
+# ASLR_MODES; the floor client is $DATA/data/extra/ipvsc-floor, the table's generator
+# $DATA/data/extra/table.awk.
 set -eu
 SERVICES=2000 SERVERS=10 REPS=5 ASLR_MODES=0
 [ -f "$DATA/data/extra/params" ] && . "$DATA/data/extra/params"
@@ -31,21 +32,9 @@ fail() {
 }
 [ -x "$FLOOR" ] || fail "no floor client at $FLOOR"
 
-# The table of bench-scale (tests/vm/bench-scale/scale.sh): $1 services of $2 NAT servers,
-# service addresses spread over 10.0.0.0/8, server addresses unique; as t1.ipvs.
-awk -v n="$SERVICES" -v m="$SERVERS" -v out="$W/t1.ipvs" 'BEGIN {
-    mod = 65536 * 254
-    for (i = 0; i < n; i++) {
-        j = (i * 7368787) % mod
-        x = int(j / 254)
-        printf "service tcp 10.%d.%d.%d:80 {\n    scheduler wlc; forward nat\n", int(x / 256), x % 256, j % 254 + 1 >out
-        for (s = 0; s < m; s++) {
-            k = i * m + s
-            printf "    server 172.%d.%d.%d:8080 weight 1\n", 16 + int(k / 62500), int(k / 250) % 250, k % 250 + 1 >out
-        }
-        print "}" >out
-    }
-}'
+# The table of bench/table.awk (that of bench-scale): $SERVICES services of $SERVERS NAT
+# servers, service addresses spread over 10.0.0.0/8, server addresses unique; as t1.ipvs.
+awk -v n="$SERVICES" -v m="$SERVERS" -v out="$W/t1.ipvs" -f "$DATA/data/extra/table.awk"
 echo "table: $SERVICES services x $SERVERS servers, $(wc -c <"$W/t1.ipvs") bytes"
 export W FLOOR IPVSC IPVSADM
 
