@@ -11,8 +11,16 @@
 //! the capture are left out. The IPVS family id in the captured requests holds only in the boot
 //! the capture was made in: capture and replay in the same boot.
 //!
-//! Prints on standard output the requests and datagrams written and the seconds the socket took
-//! (from the first `send()` to the last ACK). Exit status: 0 every request acknowledged, 1 the
+//! `ipvsc-floor --with-reads DIR` also replays the reads the capture made after its first write
+//! (an apply's read-back: the dump of the services, each service's dump of its servers, the
+//! daemons and the timeouts), in the capture's order and on one thread, reading every reply
+//! until the request's ACK or NLMSG_DONE without decoding any: the kernel's share of an apply
+//! that confirms what it wrote. Each read goes as ipvsc's does: the dump of the services on a
+//! socket of its own read 32 KiB at a time, every other read with the exact length of each
+//! datagram (so that the kernel keeps its datagrams at one page).
+//!
+//! Prints on standard output the requests and datagrams written (and reads replayed) and the
+//! seconds the socket took (from the first `send()` to the last reply). Exit status: 0 every request acknowledged, 1 the
 //! kernel refused one (said on standard error), 2 the capture cannot be read or holds something
 //! else, 3 the socket failed.
 
@@ -26,7 +34,7 @@ use std::time::Instant;
 
 use rustix::io::retry_on_intr;
 use rustix::net::netlink::{self, SocketAddrNetlink};
-use rustix::net::{sockopt, AddressFamily, SendFlags, SocketFlags, SocketType};
+use rustix::net::{sockopt, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 /// The generic netlink controller's message type (`GENL_ID_CTRL`): the family lookup.
 const GENL_ID_CTRL: u16 = 0x10;
@@ -62,6 +70,10 @@ const WRITES: [(u8, &str); 11] = [
 ];
 /// GET_SERVICE, GET_DEST, GET_DAEMON, GET_CONFIG, GET_INFO.
 const READS: [u8; 5] = [4, 8, 11, 13, 15];
+const GET_SERVICE: u8 = 4;
+const NLMSG_DONE: u16 = 3;
+/// What ipvsc reads the dump of the services with (src/kernel/socket.rs).
+const BULK_READ: usize = 32 * 1024;
 
 /// Why the replay stopped; each has its exit status.
 #[derive(Debug)]
@@ -88,6 +100,23 @@ struct Batch {
     bytes: Vec<u8>,
     /// Each request's sequence number and command, in order.
     requests: Vec<(u32, u8)>,
+}
+
+/// One captured read request to replay (`--with-reads`): a datagram of one IPVS read.
+#[derive(Debug)]
+struct Read {
+    file: PathBuf,
+    bytes: Vec<u8>,
+    seq: u32,
+    /// The dump of the services, read on a socket of its own in large datagrams.
+    bulk: bool,
+}
+
+/// What the replay sends, in the capture's order.
+#[derive(Debug)]
+enum Step {
+    Write(Batch),
+    Read(Read),
 }
 
 /// A netlink message of a datagram: its header's type, flags and sequence number, and the bytes
@@ -182,15 +211,40 @@ fn write_requests(datagram: &[u8]) -> Result<Option<Writes>, String> {
     }
 }
 
+/// The sequence number of a datagram that is one IPVS read request of `family`, and whether it
+/// is the dump of the services; `None` for the family lookup.
+fn read_request(datagram: &[u8], family: u16) -> Result<Option<(u32, bool)>, String> {
+    let messages = messages(datagram)?;
+    let [m] = &messages[..] else {
+        return Err(format!(
+            "{} messages in a datagram of reads (ipvsc sends each read alone)",
+            messages.len()
+        ));
+    };
+    if m.kind == GENL_ID_CTRL {
+        return Ok(None);
+    }
+    if m.kind != family {
+        return Err(format!("a read of family {}, not {family}", m.kind));
+    }
+    let &cmd = m.payload.first().ok_or("a message without a genl header")?;
+    if !READS.contains(&cmd) {
+        return Err(format!("IPVS command {cmd} where a read was due"));
+    }
+    Ok(Some((m.seq, cmd == GET_SERVICE)))
+}
+
 /// The `NNNN-send.bin` files of `dir`, in the order of their numbers (past 9999 they have more
 /// digits, and their names no longer sort).
 fn sent_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut numbered = Vec::new();
     for entry in fs::read_dir(dir)? {
         let name = entry?.file_name();
+        // `NNNN-r2-send.bin`: a datagram of ipvsc's second reader, in the same numbering.
         let Some(n) = name
             .to_str()
             .and_then(|s| s.strip_suffix("-send.bin"))
+            .map(|n| n.strip_suffix("-r2").unwrap_or(n))
             .and_then(|n| n.parse::<u64>().ok())
         else {
             continue;
@@ -201,8 +255,9 @@ fn sent_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(numbered.into_iter().map(|(_, path)| path).collect())
 }
 
-/// Every datagram of write requests the capture in `dir` sent, in order.
-fn load(dir: &Path) -> Result<Vec<Batch>, Failure> {
+/// Every datagram of write requests the capture in `dir` sent, in order; with `with_reads`,
+/// also every read request sent after the first write.
+fn load(dir: &Path, with_reads: bool) -> Result<Vec<Step>, Failure> {
     let capture = |e: String| Failure::Capture(e);
     let files =
         sent_files(dir).map_err(|e| capture(format!("cannot read {}: {e}", dir.display())))?;
@@ -218,6 +273,20 @@ fn load(dir: &Path) -> Result<Vec<Batch>, Failure> {
             requests,
         }) = kept
         else {
+            // Reads before the first write are the table read before the plan: not replayed.
+            let Some(family) = family.filter(|_| with_reads) else {
+                continue;
+            };
+            let read = read_request(&bytes, family)
+                .map_err(|e| capture(format!("{}: {e}", file.display())))?;
+            if let Some((seq, bulk)) = read {
+                batches.push(Step::Read(Read {
+                    file,
+                    bytes,
+                    seq,
+                    bulk,
+                }));
+            }
             continue;
         };
         if family.is_some_and(|f| f != kind) {
@@ -227,13 +296,13 @@ fn load(dir: &Path) -> Result<Vec<Batch>, Failure> {
             )));
         }
         family = Some(kind);
-        batches.push(Batch {
+        batches.push(Step::Write(Batch {
             file,
             bytes,
             requests,
-        });
+        }));
     }
-    if batches.is_empty() {
+    if family.is_none() {
         return Err(capture(format!(
             "no IPVS write request in {} (an IPVSC_CAPTURE directory of `ipvsc apply`)",
             dir.display()
@@ -425,33 +494,112 @@ fn replay(fd: BorrowedFd, batch: &Batch, acks: &mut Acks) -> Result<(), Failure>
     Ok(())
 }
 
-fn run(dir: &Path) -> Result<(), Failure> {
-    let batches = load(dir)?;
-    let fd = open()
-        .map_err(|e| Failure::Socket(format!("cannot open a generic netlink socket: {e}")))?;
+/// One datagram read as ipvsc reads: its length first (a peek), then the datagram into a
+/// buffer of that length, or of `at_least` bytes when larger.
+fn recv_datagram(fd: BorrowedFd, buf: &mut Vec<u8>, at_least: usize) -> io::Result<()> {
+    let peek = RecvFlags::PEEK | RecvFlags::TRUNC;
+    let (_, len) = retry_on_intr(|| rustix::net::recv(fd, &mut [0u8; 0], peek))?;
+    buf.clear();
+    buf.resize(len.max(at_least), 0);
+    let (copied, got) = retry_on_intr(|| rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()))?;
+    buf.truncate(copied);
+    if got > copied {
+        return Err(io::Error::other("a datagram was truncated"));
+    }
+    Ok(())
+}
+
+/// Sends `read` (on `bulk` when it is the dump of the services) and reads its replies until
+/// its ACK or NLMSG_DONE, decoding nothing but the headers.
+fn replay_read(
+    main: BorrowedFd,
+    bulk: BorrowedFd,
+    read: &Read,
+    buf: &mut Vec<u8>,
+) -> Result<(), Failure> {
+    let socket = |doing: &str, e: io::Error| {
+        Failure::Socket(format!("{doing} ({}): {e}", read.file.display()))
+    };
+    let (fd, at_least) = if read.bulk {
+        (bulk, BULK_READ)
+    } else {
+        (main, 0)
+    };
+    retry_on_intr(|| rustix::net::send(fd, &read.bytes, SendFlags::empty()))
+        .map_err(|e| socket("send", e.into()))?;
+    loop {
+        recv_datagram(fd, buf, at_least).map_err(|e| socket("recv", e))?;
+        let messages = messages(buf).map_err(|e| socket("reading a reply", io::Error::other(e)))?;
+        for m in messages.iter().filter(|m| m.seq == read.seq) {
+            if m.kind != NLMSG_ERROR && m.kind != NLMSG_DONE {
+                continue;
+            }
+            let code = m
+                .payload
+                .get(..4)
+                .map_or(0, |b| i32::from_ne_bytes(b.try_into().unwrap()));
+            if code < 0 {
+                return Err(Failure::Refused(format!(
+                    "the kernel refused the read {} of {}: {}",
+                    m.seq,
+                    read.file.display(),
+                    io::Error::from_raw_os_error(-code)
+                )));
+            }
+            return Ok(());
+        }
+    }
+}
+
+fn run(dir: &Path, with_reads: bool) -> Result<(), Failure> {
+    let steps = load(dir, with_reads)?;
+    let open_one = || {
+        open().map_err(|e| Failure::Socket(format!("cannot open a generic netlink socket: {e}")))
+    };
+    let fd = open_one()?;
+    let bulk = open_one()?;
     let mut acks = Acks::new();
+    let mut buf = Vec::new();
+    let (mut requests, mut datagrams, mut reads) = (0, 0, 0);
     let started = Instant::now();
-    for batch in &batches {
-        replay(fd.as_fd(), batch, &mut acks)?;
+    for step in &steps {
+        match step {
+            Step::Write(batch) => {
+                replay(fd.as_fd(), batch, &mut acks)?;
+                requests += batch.requests.len();
+                datagrams += 1;
+            }
+            Step::Read(read) => {
+                replay_read(fd.as_fd(), bulk.as_fd(), read, &mut buf)?;
+                reads += 1;
+            }
+        }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let requests: usize = batches.iter().map(|b| b.requests.len()).sum();
+    let reads = if with_reads {
+        format!(" and {reads} reads")
+    } else {
+        String::new()
+    };
     println!(
-        "ipvsc-floor: {requests} requests in {} datagrams, acknowledged in {seconds:.3} s",
-        batches.len()
+        "ipvsc-floor: {requests} requests in {datagrams} datagrams{reads}, acknowledged in {seconds:.3} s"
     );
     Ok(())
 }
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let [dir] = &args[..] else {
-        eprintln!(
-            "usage: ipvsc-floor DIR   (DIR: the IPVSC_CAPTURE directory of an `ipvsc apply`)"
-        );
-        return ExitCode::from(2);
+    let (with_reads, dir) = match &args[..] {
+        [dir] => (false, dir),
+        [flag, dir] if flag == "--with-reads" => (true, dir),
+        _ => {
+            eprintln!(
+                "usage: ipvsc-floor [--with-reads] DIR   (DIR: the IPVSC_CAPTURE directory of an `ipvsc apply`)"
+            );
+            return ExitCode::from(2);
+        }
     };
-    match run(Path::new(dir)) {
+    match run(Path::new(dir), with_reads) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             let (code, why) = failure.exit();
@@ -534,6 +682,63 @@ mod tests {
     }
 
     #[test]
+    fn keeps_a_read_alone_in_its_datagram() {
+        let dump = 0x1 | 0x300;
+        assert_eq!(
+            read_request(&message(IPVS, dump, 4, GET_SERVICE, 0), IPVS),
+            Ok(Some((4, true)))
+        );
+        assert_eq!(
+            read_request(&message(IPVS, dump, 5, 8, 12), IPVS),
+            Ok(Some((5, false)))
+        );
+        assert_eq!(
+            read_request(&message(GENL_ID_CTRL, REQUEST_ACK, 1, 3, 12), IPVS),
+            Ok(None)
+        );
+        let mut two = message(IPVS, dump, 6, 8, 12);
+        two.extend(message(IPVS, dump, 7, 8, 12));
+        assert!(
+            read_request(&two, IPVS).is_err(),
+            "two reads in one datagram"
+        );
+        assert!(read_request(&message(IPVS, REQUEST_ACK, 8, 5, 12), IPVS).is_err());
+        assert!(read_request(&message(IPVS + 1, dump, 9, 8, 12), IPVS).is_err());
+    }
+
+    #[test]
+    fn with_reads_keeps_the_reads_after_the_first_write() {
+        let dir = std::env::temp_dir().join(format!("ipvsc-floor-reads-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let dump = 0x1 | 0x300;
+        let files: [(&str, Vec<u8>); 5] = [
+            ("0001-send.bin", message(IPVS, dump, 1, GET_SERVICE, 0)),
+            ("0003-send.bin", message(IPVS, REQUEST_ACK, 2, 1, 20)),
+            ("0005-send.bin", message(IPVS, dump, 3, GET_SERVICE, 0)),
+            ("0006-r2-send.bin", message(IPVS, dump, 1, 8, 12)),
+            ("0007-recv.bin", message(NLMSG_ERROR, 0, 2, 0, 20)),
+        ];
+        for (name, bytes) in &files {
+            fs::write(dir.join(name), bytes).unwrap();
+        }
+        let kinds = |steps: Vec<Step>| -> Vec<String> {
+            steps
+                .iter()
+                .map(|s| match s {
+                    Step::Write(b) => format!("write {}", b.requests[0].0),
+                    Step::Read(r) => format!("read {} bulk {}", r.seq, r.bulk),
+                })
+                .collect()
+        };
+        assert_eq!(kinds(load(&dir, false).unwrap()), ["write 2"]);
+        assert_eq!(
+            kinds(load(&dir, true).unwrap()),
+            ["write 2", "read 3 bulk true", "read 1 bulk false"]
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn orders_files_by_number() {
         let dir = std::env::temp_dir().join(format!("ipvsc-floor-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
@@ -542,6 +747,7 @@ mod tests {
             "10000-send.bin",
             "0002-send.bin",
             "0003-recv.bin",
+            "0004-r2-send.bin",
         ] {
             fs::write(dir.join(name), "").unwrap();
         }
@@ -550,7 +756,15 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["0002-send.bin", "9999-send.bin", "10000-send.bin"]);
+        assert_eq!(
+            names,
+            [
+                "0002-send.bin",
+                "0004-r2-send.bin",
+                "9999-send.bin",
+                "10000-send.bin"
+            ]
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 }

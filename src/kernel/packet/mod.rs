@@ -25,8 +25,8 @@ mod tests;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
-    emit_u32, parse_u32, DecodeError, DefaultNla, Emitable, ErrorContext, NetlinkMessage, Nla,
-    NlaBuffer, NlasIterator, Parseable, ParseableParametrized,
+    emit_u32, parse_u32, DecodeError, DefaultNla, Emitable, ErrorContext, Nla, NlaBuffer,
+    NlasIterator, Parseable, ParseableParametrized,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 
@@ -350,16 +350,49 @@ pub fn serialize(msg: IpvsMessage, family_id: u16, flags: u16, seq: u32) -> Vec<
 }
 
 /// [`serialize`], appended to `out` (to pack many requests into one datagram without a copy).
+///
+/// Written in one pass, each nest's length filled in once its attributes are written: the
+/// generic emitter of `netlink_packet_core` asks every nest for its length before writing it,
+/// which walks each attribute two or three times (about a tenth of a 20,000-server load's CPU
+/// in the test guest went there). The bytes are the same (`emits_as_the_generic_emitter`).
 pub fn serialize_into(out: &mut Vec<u8>, msg: IpvsMessage, family_id: u16, flags: u16, seq: u32) {
-    let mut genl = GenlMessage::from_payload(msg);
-    genl.set_resolved_family_id(family_id);
-    let mut nl = NetlinkMessage::from(genl);
-    nl.header.flags = flags;
-    nl.header.sequence_number = seq;
-    nl.finalize();
     let start = out.len();
-    out.resize(start + nl.buffer_len(), 0);
-    nl.serialize(&mut out[start..]);
+    // struct nlmsghdr, its length filled in at the end; then struct genlmsghdr.
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&family_id.to_ne_bytes());
+    out.extend_from_slice(&flags.to_ne_bytes());
+    out.extend_from_slice(&seq.to_ne_bytes());
+    out.extend_from_slice(&0u32.to_ne_bytes());
+    out.extend_from_slice(&[u8::from(msg.cmd), IPVS_GENL_VERSION, 0, 0]);
+    for attr in &msg.attrs {
+        match attr {
+            IpvsAttr::Service(nest) => emit_nest(out, IPVS_CMD_ATTR_SERVICE, nest),
+            IpvsAttr::Dest(nest) => emit_nest(out, IPVS_CMD_ATTR_DEST, nest),
+            IpvsAttr::Daemon(nest) => emit_nest(out, IPVS_CMD_ATTR_DAEMON, nest),
+            other => emit_nla(out, other),
+        }
+    }
+    let len = (out.len() - start) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+}
+
+/// A nest of `attrs` under `kind` (without `NLA_F_NESTED`, see the module's documentation).
+fn emit_nest<T: Nla>(out: &mut Vec<u8>, kind: u16, attrs: &[T]) {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    for attr in attrs {
+        emit_nla(out, attr);
+    }
+    let len = u16::try_from(out.len() - at).expect("a nest of a request fits in 64 KiB");
+    out[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+    out[at + 2..at + 4].copy_from_slice(&kind.to_ne_bytes());
+}
+
+/// One attribute, its header and its padding.
+fn emit_nla<T: Nla>(out: &mut Vec<u8>, attr: &T) {
+    let at = out.len();
+    out.resize(at + attr.buffer_len(), 0);
+    attr.emit(&mut out[at..]);
 }
 
 /// Parses the payload of a netlink message of the IPVS family: the genl header, then the

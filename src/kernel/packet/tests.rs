@@ -381,6 +381,70 @@ fn every_op_has_its_request() {
     }
 }
 
+/// A whole message as `netlink_packet_core`'s generic emitter writes it: what
+/// [`serialize_into`] wrote before it wrote in one pass.
+fn generic_bytes(msg: IpvsMessage, family_id: u16, flags: u16, seq: u32) -> Vec<u8> {
+    let mut genl = GenlMessage::from_payload(msg);
+    genl.set_resolved_family_id(family_id);
+    let mut nl = netlink_packet_core::NetlinkMessage::from(genl);
+    nl.header.flags = flags;
+    nl.header.sequence_number = seq;
+    nl.finalize();
+    let mut bytes = vec![0; nl.buffer_len()];
+    nl.serialize(&mut bytes);
+    bytes
+}
+
+#[test]
+fn emits_as_the_generic_emitter() {
+    let mut requests = Vec::new();
+    for service in services() {
+        requests.push(new_service(&service));
+        requests.push(set_service(&service));
+        requests.push(del_service(&service.key));
+        requests.push(get_dests(&service.key));
+        requests.push(zero(Some(&service.key)));
+        for server in servers() {
+            requests.push(new_dest(&service.key, &server));
+            requests.push(set_dest(&service.key, &server));
+            requests.push(del_dest(&service.key, &server.key));
+        }
+    }
+    for daemon in daemons() {
+        requests.push(new_daemon(&daemon));
+        requests.push(del_daemon(daemon.state));
+    }
+    requests.extend(timeouts().iter().map(set_config));
+    requests.extend([
+        zero(None),
+        flush(),
+        get_services(),
+        get_daemons(),
+        get_config(),
+        get_info(),
+    ]);
+    // A top-level attribute of no nest, and one the model does not know.
+    requests.push(IpvsMessage::new(
+        IpvsCmd::Other(99),
+        vec![
+            IpvsAttr::TimeoutUdp(7),
+            IpvsAttr::Other(DefaultNla::new(42, vec![1, 2, 3])),
+        ],
+    ));
+    assert!(requests.len() > 100);
+    let mut datagram = vec![0xee; 3];
+    let mut expected = datagram.clone();
+    for (i, msg) in requests.into_iter().enumerate() {
+        let (family, flags, seq) = (0x1d + i as u16 % 3, 0x5 + i as u16 % 2 * 0x300, i as u32);
+        let alone = generic_bytes(msg.clone(), family, flags, seq);
+        assert_eq!(serialize(msg.clone(), family, flags, seq), alone, "{msg:?}");
+        serialize_into(&mut datagram, msg, family, flags, seq);
+        expected.extend(alone);
+    }
+    // Appended after what the buffer held, request after request.
+    assert_eq!(datagram, expected);
+}
+
 // ---- what the kernel may report that the model does not hold -------------------------------
 
 fn service_nest(sched: &str) -> Vec<SvcAttr> {

@@ -2,7 +2,8 @@
 # Benchmark scenario (not run by CI; bench/trace.sh runs it): where the time of `ipvsc apply`
 # goes, stage by stage and thread by thread, at one table size, against the floor client and
 # `ipvsadm -Sn` in the same boot. Each round, in fresh network namespaces: the floor's replay
-# of a captured load; then a load, a no-op apply (both under IPVSC_TRACE=1, which prints each
+# of a captured load; the floor's replay of the same load with its read-back (`--with-reads`:
+# the kernel's share of a load that confirms what it wrote); then a load, a no-op apply (both under IPVSC_TRACE=1, which prints each
 # stage's time and the CPU time, user and system, of the thread that ran it), `ipvsadm -Sn`,
 # `ipvsc check` and `ipvsc --version` (the process's start). Round 0 warms up and is not
 # counted. Prints the trace lines of each run, then `@@trace` lines with the medians.
@@ -66,6 +67,12 @@ round() {
         now() { cut -d " " -f 1 /proc/uptime; }
         el() { awk -v a="$1" -v b="$2" "BEGIN { printf \"%.3f\", b - a }"; }
         ip link set lo up && ip route add default dev lo && ip -6 route add default dev lo || exit 99
+        t0=$(now); "$FLOOR" --with-reads "$W/cap" >"$W/f.out" || exit 1; t1=$(now)
+        echo "floor_reads $(el "$t0" "$t1")"' || fail "the floor with reads"
+    unshare -n sh -c '
+        now() { cut -d " " -f 1 /proc/uptime; }
+        el() { awk -v a="$1" -v b="$2" "BEGIN { printf \"%.3f\", b - a }"; }
+        ip link set lo up && ip route add default dev lo && ip -6 route add default dev lo || exit 99
         t0=$(now); IPVSC_TRACE=1 "$IPVSC" apply "$W/t1.ipvs" >"$W/o" 2>"$W/e" || exit 1; t1=$(now)
         grep -q "^Applied: .* 0 changed, 0 removed" "$W/o" || exit 1
         echo "load $(el "$t0" "$t1")"; cat "$W/e"
@@ -106,6 +113,7 @@ function med(a, n,    i, j, t) {
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 /^floor / { fl[++nf] = $2; fa[nf] = $3 }
+/^floor_reads / { fr[++nr] = $2 }
 /^load / { mode = "load"; lo[++nl] = $2 }
 /^noop / { mode = "noop"; no[++nn] = $2 }
 /^Sn / { sn[++ns] = $2 }
@@ -119,7 +127,7 @@ function med(a, n,    i, j, t) {
     if (!(key in seen)) { seen[key] = 1; order[++no_keys] = key }
 }
 END {
-    printf "@@trace whole aslr=%s floor=%.3f floor_acks=%.3f load=%.3f noop=%.3f ipvsadm_Sn=%.3f check=%.3f version=%.3f load_vs_floor=%.2f noop_vs_Sn=%.2f\n", aslr, med(fl, nf), med(fa, nf), med(lo, nl), med(no, nn), med(sn, ns), med(ch, nc), med(ve, nv), med(lo, nl) / med(fl, nf), med(no, nn) / med(sn, ns)
+    printf "@@trace whole aslr=%s floor=%.3f floor_acks=%.3f floor_with_reads=%.3f load=%.3f noop=%.3f ipvsadm_Sn=%.3f check=%.3f version=%.3f load_vs_floor=%.2f floor_with_reads_vs_floor=%.2f load_vs_floor_with_reads=%.2f noop_vs_Sn=%.2f\n", aslr, med(fl, nf), med(fa, nf), med(fr, nr), med(lo, nl), med(no, nn), med(sn, ns), med(ch, nc), med(ve, nv), med(lo, nl) / med(fl, nf), med(fr, nr) / med(fl, nf), med(lo, nl) / med(fr, nr), med(no, nn) / med(sn, ns)
     for (i = 1; i <= no_keys; i++) {
         key = order[i]; n = cnt[key]
         for (j = 1; j <= n; j++) { a[j] = T[key, j]; b[j] = U[key, j]; c[j] = S[key, j] }
