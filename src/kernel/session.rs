@@ -414,18 +414,13 @@ impl Session {
             if pending.len() == self.window {
                 break;
             }
-            let Some(request) = packet::request_for(op) else {
-                break;
-            };
             let mark = datagram.len();
-            let seq = self.next_seq();
-            packet::serialize_into(
-                &mut datagram,
-                request,
-                self.family,
-                NLM_F_REQUEST | NLM_F_ACK,
-                seq,
-            );
+            let seq = self.seq.wrapping_add(1);
+            let flags = NLM_F_REQUEST | NLM_F_ACK;
+            if !packet::serialize_op(&mut datagram, op, self.family, flags, seq) {
+                break;
+            }
+            self.seq = seq;
             if !pending.is_empty() && datagram.len() > SEND_CHUNK {
                 datagram.truncate(mark);
                 break;

@@ -167,31 +167,44 @@ pub fn server_key_to_attrs(key: &ServerKey) -> Vec<DestAttr> {
     ]
 }
 
+/// The forwarding method of `server` as FWD_METHOD says it, and for a tunnel its TUN_TYPE,
+/// TUN_PORT and TUN_FLAGS: what both emitters of the destination nest write.
+pub(super) fn forward_fields(server: &Server) -> (u32, Option<(u8, u16, u16)>) {
+    match server.forward {
+        Forward::Nat => (IP_VS_CONN_F_MASQ, None),
+        Forward::Dr => (IP_VS_CONN_F_DROUTE, None),
+        Forward::Tunnel(tunnel) => {
+            let (kind, port, checksum) = match tunnel {
+                Tunnel::Ipip => (IP_VS_CONN_F_TUNNEL_TYPE_IPIP, 0, Checksum::NoCsum),
+                Tunnel::Gue { port, checksum } => (IP_VS_CONN_F_TUNNEL_TYPE_GUE, port, checksum),
+                Tunnel::Gre { checksum } => (IP_VS_CONN_F_TUNNEL_TYPE_GRE, 0, checksum),
+            };
+            (
+                IP_VS_CONN_F_TUNNEL,
+                Some((kind, port, checksum.kernel_value())),
+            )
+        }
+    }
+}
+
 /// The full destination nest NEW_DEST and SET_DEST need: identity, FWD_METHOD, WEIGHT,
-/// U_THRESH, L_THRESH, and for tunneled servers TUN_TYPE, TUN_PORT and TUN_FLAGS.
+/// U_THRESH, L_THRESH, and for tunneled servers TUN_TYPE, TUN_PORT and TUN_FLAGS. (The writes
+/// of a plan go out through `write.rs`, which emits the same bytes without building these.)
 pub fn server_to_attrs(server: &Server) -> Vec<DestAttr> {
+    let (fwd, tunnel) = forward_fields(server);
     let mut attrs = vec![
         DestAttr::Addr(addr_bytes(&server.key.addr)),
         DestAttr::Port(server.key.port),
-        DestAttr::FwdMethod(match server.forward {
-            Forward::Nat => IP_VS_CONN_F_MASQ,
-            Forward::Dr => IP_VS_CONN_F_DROUTE,
-            Forward::Tunnel(_) => IP_VS_CONN_F_TUNNEL,
-        }),
+        DestAttr::FwdMethod(fwd),
         DestAttr::Weight(server.weight),
         DestAttr::UThresh(server.upper),
         DestAttr::LThresh(server.lower),
         DestAttr::AddrFamily(Family::of(&server.key.addr).af()),
     ];
-    if let Forward::Tunnel(tunnel) = server.forward {
-        let (kind, port, checksum) = match tunnel {
-            Tunnel::Ipip => (IP_VS_CONN_F_TUNNEL_TYPE_IPIP, 0, Checksum::NoCsum),
-            Tunnel::Gue { port, checksum } => (IP_VS_CONN_F_TUNNEL_TYPE_GUE, port, checksum),
-            Tunnel::Gre { checksum } => (IP_VS_CONN_F_TUNNEL_TYPE_GRE, 0, checksum),
-        };
+    if let Some((kind, port, flags)) = tunnel {
         attrs.push(DestAttr::TunType(kind));
         attrs.push(DestAttr::TunPort(port));
-        attrs.push(DestAttr::TunFlags(checksum.kernel_value()));
+        attrs.push(DestAttr::TunFlags(flags));
     }
     attrs
 }

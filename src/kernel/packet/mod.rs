@@ -10,7 +10,9 @@
 //! Beside the packets: pure conversions between the model ([`Service`], [`Server`],
 //! [`Daemon`], [`Timeouts`]) and the attributes, the counters a `list` shows ([`Stats`],
 //! [`ServerCounters`]), a request builder per operation (`request`), and the lean readers of the
-//! replies `save` reads by the thousand, beside the full parser and tested against it (`lean`).
+//! replies `save` reads by the thousand, beside the full parser and tested against it (`lean`);
+//! and the writer of the requests a plan sends by the thousand, beside the request builders and
+//! tested against them (`write`).
 
 mod daemon;
 mod dest;
@@ -21,6 +23,7 @@ mod service;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod write;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -37,6 +40,7 @@ pub use lean::*;
 pub use request::*;
 pub use service::*;
 pub use stats::*;
+pub use write::*;
 
 use crate::model::{Daemon, Family, Server, Service, Timeouts};
 

@@ -445,6 +445,41 @@ fn emits_as_the_generic_emitter() {
     assert_eq!(datagram, expected);
 }
 
+#[test]
+fn writes_every_op_as_its_request() {
+    let mut ops = Vec::new();
+    for service in services() {
+        ops.push(Op::AddService(Box::new(service.clone())));
+        ops.push(Op::EditService(Box::new(service.clone())));
+        ops.push(Op::DeleteService(service.key));
+        ops.push(Op::Zero(Some(service.key)));
+        for server in servers() {
+            ops.push(Op::AddServer(service.key, server));
+            ops.push(Op::EditServer(service.key, server));
+            ops.push(Op::DeleteServer(service.key, server.key));
+        }
+    }
+    ops.extend(daemons().into_iter().map(Op::StartDaemon));
+    ops.push(Op::StopDaemon(DaemonState::Backup));
+    ops.extend(timeouts().into_iter().map(Op::SetTimeouts));
+    ops.extend([Op::Zero(None), Op::Flush]);
+    let tunnels = servers()
+        .iter()
+        .filter(|s| matches!(s.forward, Forward::Tunnel(_)))
+        .count();
+    assert!(tunnels >= 3, "every kind of tunnel");
+    let (mut written, mut expected) = (vec![7u8; 5], vec![7u8; 5]);
+    for (i, op) in ops.iter().enumerate() {
+        let (family, flags, seq) = (0x1d + i as u16 % 2, 0x5, 1000 + i as u32);
+        assert!(serialize_op(&mut written, op, family, flags, seq), "{op}");
+        serialize_into(&mut expected, request_for(op).unwrap(), family, flags, seq);
+        assert_eq!(written, expected, "{op}");
+    }
+    let sysctl = Op::SetSysctl(Sysctl::Amemthresh, SysctlValue::Int(2048));
+    assert!(!serialize_op(&mut written, &sysctl, 0x1d, 0x5, 1));
+    assert_eq!(written, expected, "nothing written for a sysctl");
+}
+
 // ---- what the kernel may report that the model does not hold -------------------------------
 
 fn service_nest(sched: &str) -> Vec<SvcAttr> {
