@@ -3,7 +3,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::model::{DaemonState, ServerKey, ServiceKey, SmallMap, Sysctl};
 
@@ -68,20 +68,19 @@ pub struct SourceFile {
     /// its offset in `text` (which holds U+FFFD there and for every later bad sequence) and
     /// its value.
     pub invalid_utf8: Option<(usize, u8)>,
-    line_starts: Vec<usize>,
+    /// Where each line starts, worked out the first time a position is asked for: a file that
+    /// compiles cleanly and changes nothing is never asked (130,000 lines at 10,000 services).
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, path: Option<PathBuf>, text: String) -> SourceFile {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         SourceFile {
             name: name.into(),
             path,
             text: text.into(),
             invalid_utf8: None,
-            line_starts,
+            line_starts: OnceLock::new(),
         }
     }
 
@@ -108,8 +107,13 @@ impl SourceFile {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
+        let line_starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let line = line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = line_starts[line];
         let col = self.text[start..offset.min(self.text.len())]
             .chars()
             .count();
@@ -334,7 +338,7 @@ impl SourceMap {
     /// left them about half full).
     pub fn compact(&mut self) {
         for spans in self.servers.values_mut() {
-            *spans = std::mem::take(spans).into_iter().collect();
+            *spans = std::mem::take(spans).compacted();
         }
     }
 

@@ -120,7 +120,7 @@ impl Builder {
         // (B-trees); built again from their sorted entries they have none: a third less memory
         // for the servers of a large table, which the plan keeps until the end.
         for service in self.table.services.values_mut() {
-            service.servers = std::mem::take(&mut service.servers).into_iter().collect();
+            service.servers = std::mem::take(&mut service.servers).compacted();
         }
         self.map.compact();
         Built {

@@ -131,6 +131,22 @@ impl<K: Ord, V> SmallMap<K, V> {
         }
     }
 
+    /// The same map without spare room: a vector of exactly its entries (a new one, for the
+    /// reason [`FromIterator`] gives), a B-tree built again from its sorted entries (full
+    /// nodes, where insertions in any order leave them about half full). What a table's maps
+    /// become once the table is complete; a vector already without spare room is kept as it is.
+    pub fn compacted(self) -> Self {
+        match self.0 {
+            Repr::Small(v) if v.len() == v.capacity() => SmallMap(Repr::Small(v)),
+            Repr::Small(v) => {
+                let mut out = Vec::with_capacity(v.len());
+                out.extend(v);
+                SmallMap(Repr::Small(out))
+            }
+            Repr::Large(m) => SmallMap(Repr::Large(m.into_iter().collect())),
+        }
+    }
+
     pub fn clear(&mut self) {
         self.0 = Repr::Small(Vec::new());
     }
@@ -413,6 +429,24 @@ mod tests {
                 .map(|(k, _)| (*k, if *k == SMALL as u32 { 0 } else { *k }))
                 .collect()
         );
+    }
+
+    #[test]
+    fn compacting_keeps_the_entries_and_drops_the_spare_room() {
+        for n in [0, 1, 5, SMALL as u32, SMALL as u32 + 1, 500] {
+            let mut m = SmallMap::new();
+            for k in shuffled(n) {
+                m.insert(k, k * 2);
+            }
+            let before: Vec<(u32, u32)> = m.iter().map(|(k, v)| (*k, *v)).collect();
+            let m = m.compacted();
+            let after: Vec<(u32, u32)> = m.iter().map(|(k, v)| (*k, *v)).collect();
+            assert_eq!(before, after, "{n} entries");
+            if let Repr::Small(v) = &m.0 {
+                assert_eq!(v.len(), v.capacity(), "{n} entries: no spare room");
+            }
+            assert_eq!(matches!(m.0, Repr::Large(_)), n as usize > SMALL);
+        }
     }
 
     #[test]
