@@ -326,6 +326,18 @@ impl SourceMap {
         self.servers.get(service)?.get(server).copied()
     }
 
+    /// The spans of a service's servers, taken out (to add many without a look-up each);
+    /// [`SourceMap::put_servers`] puts them back.
+    pub fn take_servers(&mut self, service: &ServiceKey) -> SmallMap<ServerKey, Span> {
+        self.servers.remove(service).unwrap_or_default()
+    }
+
+    pub fn put_servers(&mut self, service: ServiceKey, spans: SmallMap<ServerKey, Span>) {
+        if !spans.is_empty() {
+            self.servers.insert(service, spans);
+        }
+    }
+
     pub fn insert_server(&mut self, service: ServiceKey, server: ServerKey, span: Span) {
         self.servers
             .entry(service)

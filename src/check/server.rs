@@ -44,6 +44,43 @@ impl Builder {
         false
     }
 
+    /// The servers of a service block, in order: each as [`Builder::add_server`] adds it, with
+    /// the service and the spans of its servers looked up once for the block, not once a server.
+    pub fn add_servers(&mut self, key: Spanned<ServiceKey>, specs: &[ServerSpec]) {
+        let Some(service) = self.table.services.get_mut(&key.value) else {
+            for spec in specs {
+                self.add_server(key, spec);
+            }
+            return;
+        };
+        let mut servers = std::mem::take(&mut service.servers);
+        let mut spans = self.map.take_servers(&key.value);
+        for spec in specs {
+            let Some(server) = self.server(key.value, spec) else {
+                continue;
+            };
+            if servers.contains_key(&server.key) {
+                let first = *spans.get(&server.key).expect("every server has a span");
+                let d = dup(
+                    Code::DupServer,
+                    spec.span,
+                    first,
+                    format!("server {} of service {}", server.key, key.value),
+                );
+                self.report(d);
+                continue;
+            }
+            servers.insert(server.key, server);
+            spans.insert(server.key, spec.span);
+        }
+        self.table
+            .services
+            .get_mut(&key.value)
+            .expect("looked up above")
+            .servers = servers;
+        self.map.put_servers(key.value, spans);
+    }
+
     /// `ipvsadm -e`
     pub fn edit_server(&mut self, key: Spanned<ServiceKey>, spec: &ServerSpec) -> bool {
         if !self.has_service(&key.value) {

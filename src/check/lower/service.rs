@@ -191,9 +191,7 @@ impl Lowerer<'_> {
             return;
         };
         if self.builder.add_service(&spec) {
-            for server in &server_specs {
-                self.builder.add_server(spec.key, server);
-            }
+            self.builder.add_servers(spec.key, &server_specs);
             if let Some(drain) = drain {
                 self.builder.set_drain(Some(spec.key.value), drain);
             }
