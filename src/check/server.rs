@@ -55,6 +55,12 @@ impl Builder {
         };
         let mut servers = std::mem::take(&mut service.servers);
         let mut spans = self.map.take_servers(&key.value);
+        // A new service (the usual case): room for all its servers at once, which is also the
+        // size the finished table compacts them to.
+        if servers.is_empty() && spans.is_empty() {
+            servers = SmallMap::with_capacity(specs.len());
+            spans = SmallMap::with_capacity(specs.len());
+        }
         for spec in specs {
             let Some(server) = self.server(key.value, spec) else {
                 continue;

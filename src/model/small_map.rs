@@ -35,6 +35,15 @@ impl<K: Ord, V> SmallMap<K, V> {
         Self::default()
     }
 
+    /// An empty map with room for `n` entries without growing, when they fit in a vector.
+    pub fn with_capacity(n: usize) -> Self {
+        if n <= SMALL {
+            SmallMap(Repr::Small(Vec::with_capacity(n)))
+        } else {
+            Self::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.0 {
             Repr::Small(v) => v.len(),

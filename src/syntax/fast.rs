@@ -339,7 +339,8 @@ impl<'t> Reader<'t> {
             return None;
         }
         self.pos += 1;
-        let mut stmts = Vec::new();
+        // Room for the usual block (a few settings and ten servers) without growing twice.
+        let mut stmts = Vec::with_capacity(16);
         let mut separated = true;
         loop {
             separated |= self.separators();

@@ -86,7 +86,7 @@ impl Lowerer<'_> {
         let mut spec = key.map(|k| ServiceSpec::new(decl.head, k));
         let mut seen = Vec::new();
         let mut defaults = ServerDefaults::default();
-        let mut servers = Vec::new();
+        let mut servers = Vec::with_capacity(decl.stmts.len());
         let mut drain = None;
         for stmt in &decl.stmts {
             let name = stmt_name(&stmt.kind);
@@ -156,10 +156,12 @@ impl Lowerer<'_> {
                 }
             }
         }
-        let mut server_specs = Vec::new();
+        let mut server_specs = Vec::with_capacity(servers.len());
+        // One list for every server of the block, emptied for each: most servers have an option.
+        let mut seen = Vec::new();
         for (span, server) in servers {
             let mut own = ServerDefaults::default();
-            let mut seen = Vec::new();
+            seen.clear();
             for option in &server.options {
                 if let Some(name) = stmt_name(&option.kind) {
                     if let Some(first) = seen_before(&mut seen, name, option.span) {
