@@ -34,14 +34,14 @@ impl Builder {
             .map
             .server(&key.value, &server.key)
             .expect("every server has a span");
-        let d = dup(
-            Code::DupServer,
-            spec.span,
-            first,
-            format!("server {} of service {}", server.key, key.value),
-        );
-        self.report(d);
+        self.dup_server(key.value, &server.key, spec.span, first);
         false
+    }
+
+    /// "server X of service Y is defined twice", at `again` and `first`.
+    fn dup_server(&mut self, service: ServiceKey, server: &ServerKey, again: Span, first: Span) {
+        let what = format!("server {server} of service {service}");
+        self.report(dup(Code::DupServer, again, first, what));
     }
 
     /// The servers of a service block, in order: each as [`Builder::add_server`] adds it, with
@@ -67,13 +67,7 @@ impl Builder {
             };
             if servers.contains_key(&server.key) {
                 let first = *spans.get(&server.key).expect("every server has a span");
-                let d = dup(
-                    Code::DupServer,
-                    spec.span,
-                    first,
-                    format!("server {} of service {}", server.key, key.value),
-                );
-                self.report(d);
+                self.dup_server(key.value, &server.key, spec.span, first);
                 continue;
             }
             servers.insert(server.key, server);
