@@ -39,6 +39,11 @@ impl Quirk {
 /// The address inet_aton reads from `text`, and what makes it differ from plain dotted
 /// decimal (nothing for `10.0.0.1`); `None` where inet_aton fails.
 pub(super) fn inet_aton(text: &str) -> Option<(Ipv4Addr, Vec<Quirk>)> {
+    // Plain dotted decimal (four numbers up to 255, no leading zeros), nearly every address of
+    // a dump: what the standard library reads, without the lists below.
+    if let Ok(addr) = text.parse::<Ipv4Addr>() {
+        return Some((addr, Vec::new()));
+    }
     let parts: Vec<&str> = text.split('.').collect();
     if parts.len() > 4 {
         return None;

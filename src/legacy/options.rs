@@ -4,6 +4,7 @@
 use crate::check::suggest;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
+use std::borrow::Cow;
 
 /// A word of a line and where it is.
 #[derive(Clone, Copy, Debug)]
@@ -352,8 +353,9 @@ pub(super) fn def(opt: Opt) -> &'static OptDef {
 #[derive(Clone, Debug)]
 pub(super) struct Occ<'a> {
     pub opt: Opt,
-    /// `-t` or `--tcp-service`, as the user wrote it.
-    pub written: String,
+    /// `-t` or `--tcp-service`, as the user wrote it: a slice of the line, except for an
+    /// option inside a cluster (the `t` of `-At`), spelled out.
+    pub written: Cow<'a, str>,
     pub name: Span,
     pub value: Option<Word<'a>>,
     /// Position among the line's options, for ipvsadm's order rules.
@@ -466,7 +468,7 @@ pub(super) fn lex<'a>(words: &[Word<'a>]) -> Result<Lexed<'a>, Diagnostic> {
             let Some(def) = OPTIONS.iter().find(|d| d.long == name) else {
                 return Err(unknown_long(text, name_span));
             };
-            let written = format!("--{}", def.long);
+            let written = Cow::Borrowed(&text[..2 + name.len()]);
             let inline = inline.map(|v| Word {
                 text: v,
                 span: sub(word.span, 3 + name.len(), text.len()),
@@ -513,7 +515,11 @@ pub(super) fn lex<'a>(words: &[Word<'a>]) -> Result<Lexed<'a>, Diagnostic> {
             let Some(def) = OPTIONS.iter().find(|d| d.short == Some(c)) else {
                 return Err(unknown_short(c, name_span));
             };
-            let written = format!("-{c}");
+            let written = if at == 0 {
+                Cow::Borrowed(&text[..1 + c.len_utf8()])
+            } else {
+                Cow::Owned(format!("-{c}"))
+            };
             let rest = &cluster[at + c.len_utf8()..];
             let value = match def.arg {
                 Flag => None,
