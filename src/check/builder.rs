@@ -35,6 +35,10 @@ pub struct Builder {
     pub(super) timeout_spans: [Option<Span>; 3],
     errors: usize,
     pub(super) dialect: Dialect,
+    /// The service `ipvsadm -a` last found, known to be in the table until a service is
+    /// deleted or the table cleared: a dump's servers come service by service, and each would
+    /// look its service up again.
+    pub(super) last_service: Option<ServiceKey>,
 }
 
 /// A compiled table, where each part came from, and what was said about it.
@@ -62,6 +66,7 @@ impl Builder {
             timeout_spans: [None; 3],
             errors: 0,
             dialect,
+            last_service: None,
         }
     }
 

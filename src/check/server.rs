@@ -12,9 +12,12 @@ use crate::source::{Span, Spanned};
 impl Builder {
     /// `ipvsadm -a`: a new server of service `key`. Returns whether it was added.
     pub fn add_server(&mut self, key: Spanned<ServiceKey>, spec: &ServerSpec) -> bool {
-        if !self.has_service(&key.value) {
-            self.no_such_service(key);
-            return false;
+        if self.last_service != Some(key.value) {
+            if !self.has_service(&key.value) {
+                self.no_such_service(key);
+                return false;
+            }
+            self.last_service = Some(key.value);
         }
         let Some(server) = self.server(key.value, spec) else {
             return false;

@@ -51,6 +51,7 @@ impl Builder {
 
     /// `ipvsadm -D`
     pub fn delete_service(&mut self, key: Spanned<ServiceKey>) -> bool {
+        self.last_service = None;
         if self.table.services.remove(&key.value).is_none() {
             self.no_such_service(key);
             return false;
@@ -61,6 +62,7 @@ impl Builder {
 
     /// `ipvsadm -C`
     pub fn clear(&mut self) {
+        self.last_service = None;
         self.table.services.clear();
         self.map.clear_services();
     }
