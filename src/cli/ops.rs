@@ -10,6 +10,9 @@ pub struct Args {
     /// Run them on the in-memory model of the kernel instead of the real one.
     #[arg(long)]
     memory: bool,
+    /// Hand them to the kernel as one batch (over netlink: requests in flight together).
+    #[arg(long)]
+    batch: bool,
 }
 
 /// Runs each operation and prints its result (`ok` or the errno's name), then `@@ table` and
@@ -24,6 +27,11 @@ pub fn run(args: Args) -> Outcome {
     } else {
         super::open_kernel()?
     };
-    print!("{}", crate::kernel::transcript(kernel.as_mut(), &ops));
+    let transcript = if args.batch {
+        crate::kernel::transcript_batch(kernel.as_mut(), &ops)
+    } else {
+        crate::kernel::transcript(kernel.as_mut(), &ops)
+    };
+    print!("{transcript}");
     Ok(Exit::Ok)
 }

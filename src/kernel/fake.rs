@@ -20,7 +20,7 @@ use netlink_packet_generic::GenlMessage;
 use super::netlink::NetlinkKernel;
 use super::packet::{self, *};
 use super::session::NLMSGERR_ATTR_MSG;
-use super::transport::{Channel, Transport};
+use super::transport::{Acks, Channel, Transport, ACK_SLOTS};
 use super::Op;
 use crate::model::*;
 
@@ -137,6 +137,21 @@ impl Transport for Fake {
 
     fn recv(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         self.give(Channel::Main, buf)
+    }
+
+    /// As the socket reads ACKs: whatever is queued, up to the slots; none when nothing is
+    /// (where the socket's wait ends with nothing to read: an answer the kernel never sent).
+    fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
+        acks.clear();
+        if let Some(errno) = self.recv_error {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
+        let mut one = Vec::new();
+        while acks.iter().count() < ACK_SLOTS && !self.queue.is_empty() {
+            self.give(Channel::Main, &mut one)?;
+            acks.push(&one);
+        }
+        Ok(())
     }
 
     fn send_bulk(&mut self, datagram: &[u8]) -> io::Result<()> {

@@ -94,9 +94,21 @@ pub trait Kernel {
 /// `@@ table` and the final table as JSON. The differential test compares the transcripts of
 /// the real kernel and the in-memory one.
 pub fn transcript(kernel: &mut dyn Kernel, ops: &[Op]) -> String {
+    let results: Vec<_> = ops.iter().map(|op| kernel.apply(op)).collect();
+    transcript_of(kernel, results)
+}
+
+/// [`transcript`], with the operations handed to the kernel as one batch
+/// ([`Kernel::apply_batch`]: over netlink, requests in flight together).
+pub fn transcript_batch(kernel: &mut dyn Kernel, ops: &[Op]) -> String {
+    let results = kernel.apply_batch(ops);
+    transcript_of(kernel, results)
+}
+
+fn transcript_of(kernel: &mut dyn Kernel, results: Vec<Result<(), KernelError>>) -> String {
     let mut out = String::new();
-    for op in ops {
-        match kernel.apply(op) {
+    for result in results {
+        match result {
             Ok(()) => out.push_str("ok\n"),
             Err(e) => {
                 out.push_str(e.errno_name());

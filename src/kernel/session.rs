@@ -322,6 +322,9 @@ impl Session {
             self.transport
                 .recv_acks(&mut self.acks)
                 .map_err(Failure::io)?;
+            if self.acks.iter().next().is_none() {
+                return Err(Failure::NoAnswer);
+            }
             for (datagram, truncated) in self.acks.iter() {
                 if !truncated {
                     absorb(datagram, pending).map_err(Failure::Decode)?;

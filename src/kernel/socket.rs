@@ -7,6 +7,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::retry_on_intr;
 use rustix::net::{sockopt, RecvFlags, SendFlags};
 
@@ -25,6 +26,12 @@ const BULK_READ: usize = 32 * 1024;
 /// (a 512-byte head plus the `sk_buff`), doubled for margin. A batch's ACKs must all fit the
 /// receive buffer, or the kernel drops them (ENOBUFS) and the outcome of a write is unknown.
 const ACK_MEMORY: usize = 2048;
+/// How long a wait for ACKs lasts with nothing to read. The kernel performs the requests of a
+/// `send()` before the call returns and queues their ACKs then, so an ACK not queued by then
+/// is not coming: the kernel sends none for a request whose handler reports it interrupted
+/// (EINTR; on 6.1, stopping a sync daemon whose thread had not started running, which a
+/// rollback right after a start does). Waiting without limit hung `apply` there, lock held.
+pub(super) const ACK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The fewest and the most requests written by one `send()`; between them, as many as the
 /// socket's receive buffer has room for the ACKs of.
 pub(super) const WINDOW: std::ops::RangeInclusive<usize> = 16..=512;
@@ -90,7 +97,7 @@ impl Transport for NetlinkSocket {
     }
 
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
-        recv_many(self.main.as_fd(), acks)
+        recv_many(self.main.as_fd(), acks, ACK_WAIT)
     }
 
     /// A socket of its own, read like the main one (each datagram with its own length).
@@ -144,12 +151,22 @@ pub(super) fn recv_datagram(fd: BorrowedFd, buf: &mut Vec<u8>, at_least: usize) 
     Ok(())
 }
 
-/// `recvmmsg` into every slot of `acks`: waits for one datagram, then takes what else is queued.
+/// `recvmmsg` into every slot of `acks`: waits up to `wait` for one datagram, then takes what
+/// else is queued; none read when the wait ends with nothing to read ([`ACK_WAIT`]).
 ///
 /// Hand-written on libc because rustix has no `recvmmsg`; one system call for up to
 /// [`ACK_SLOTS`] ACKs is what makes a batch of hundreds of writes cheap to confirm.
-fn recv_many(fd: BorrowedFd, acks: &mut Acks) -> io::Result<()> {
+fn recv_many(fd: BorrowedFd, acks: &mut Acks, wait: std::time::Duration) -> io::Result<()> {
     acks.got.clear();
+    // recvmmsg's own timeout is checked only after a datagram arrives: poll first.
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let timeout = Timespec::try_from(wait).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    if retry_on_intr(|| rustix::event::poll(&mut fds, Some(&timeout)))? == 0 {
+        return Ok(());
+    }
     // SAFETY: iovec and mmsghdr are plain C structs of integers and pointers, for which all
     // zeroes are valid values (null pointers, zero lengths).
     let mut iovs: [libc::iovec; ACK_SLOTS] = unsafe { std::mem::zeroed() };
@@ -233,6 +250,21 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_for_acks_with_nothing_to_read_ends_with_none() {
+        let (a, b) = pair();
+        let mut acks = Acks::new();
+        acks.push(b"stale");
+        let started = std::time::Instant::now();
+        recv_many(a.as_fd(), &mut acks, std::time::Duration::from_millis(50)).unwrap();
+        assert!(started.elapsed() >= std::time::Duration::from_millis(50));
+        assert_eq!(acks.iter().count(), 0, "none read");
+        rustix::net::send(&b, b"ack", SendFlags::empty()).unwrap();
+        recv_many(a.as_fd(), &mut acks, std::time::Duration::from_millis(50)).unwrap();
+        let got: Vec<(&[u8], bool)> = acks.iter().collect();
+        assert_eq!(got, [(&b"ack"[..], false)]);
+    }
+
+    #[test]
     fn reads_what_is_queued_into_slots_at_once() {
         let (a, b) = pair();
         let long = vec![7u8; ACK_SLOT + 10];
@@ -240,7 +272,7 @@ mod tests {
             rustix::net::send(&b, datagram, SendFlags::empty()).unwrap();
         }
         let mut acks = Acks::new();
-        recv_many(a.as_fd(), &mut acks).unwrap();
+        recv_many(a.as_fd(), &mut acks, ACK_WAIT).unwrap();
         let got: Vec<(&[u8], bool)> = acks.iter().collect();
         assert_eq!(got.len(), 3);
         assert_eq!(got[0], (&b"one"[..], false));

@@ -45,7 +45,8 @@ pub(super) trait Transport: Send {
         Ok(None)
     }
     /// Reads at least one datagram, and then whatever else is queued, up to the slots of `acks`.
-    /// For small replies: ACKs.
+    /// For small replies: ACKs. A transport may give up after a while with none read: `acks`
+    /// then holds none, and what was waited for is not coming (see `Failure::NoAnswer`).
     fn recv_acks(&mut self, acks: &mut Acks) -> io::Result<()> {
         let mut one = Vec::new();
         self.recv(&mut one)?;

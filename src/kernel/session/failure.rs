@@ -20,6 +20,11 @@ pub(in crate::kernel) enum Failure {
     Decode(String),
     /// Every attempt at a dump was marked NLM_F_DUMP_INTR.
     Interrupted,
+    /// Requests were sent and no answer came for them. The kernel performs a `send()`'s
+    /// requests before the call returns, queueing their ACKs, but sends none for a request
+    /// whose handler says it was interrupted (EINTR): stopping a sync daemon whose thread had
+    /// not started running yet says so, after stopping it. The outcome is unknown.
+    NoAnswer,
 }
 
 impl Failure {
@@ -77,6 +82,11 @@ impl Failure {
                     "the table changed during each of {DUMP_ATTEMPTS} attempts to read it; try again"
                 ),
             },
+            Failure::NoAnswer => KernelError::Transport {
+                errno: None,
+                doing,
+                reason: NO_ANSWER.into(),
+            },
         }
     }
 
@@ -108,11 +118,19 @@ impl Failure {
                 doing,
                 reason: format!("the kernel's reply could not be read: {text}"),
             },
+            Failure::NoAnswer => KernelError::OutcomeUnknown {
+                errno: None,
+                doing,
+                reason: NO_ANSWER.into(),
+            },
             // Only dumps are read again; an operation is never one.
             Failure::Interrupted => Failure::Interrupted.into_read_error(&doing),
         }
     }
 }
+
+const NO_ANSWER: &str = "the kernel sent no answer to the request (it sends none for one it \
+    reports interrupted, like stopping a sync daemon that had not started running yet)";
 
 fn with_ext_ack(reason: String, ext_ack: Option<String>) -> String {
     match ext_ack {

@@ -135,6 +135,25 @@ fn a_long_leftover_among_the_acks_is_skipped_but_a_long_answer_is_an_error() {
 }
 
 #[test]
+fn a_request_the_kernel_sends_no_answer_to_has_an_unknown_outcome() {
+    // The kernel sends no ACK for a request whose handler says EINTR (stopping a sync daemon
+    // whose thread had not started): the others are answered, that one never is.
+    let (fake, _) = Fake::new(|reqs: &[Req]| {
+        reqs.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, r)| ack(r, 0, None))
+            .collect()
+    });
+    let results = session(fake).send_window(&ops(3));
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert_eq!(results[1], Err(Failure::NoAnswer));
+    let e = results[1].clone().unwrap_err().into_op_error(&ops(3)[1]);
+    assert!(e.outcome_unknown(), "{e}");
+    assert!(e.reason().contains("sent no answer"), "{e}");
+}
+
+#[test]
 fn resolves_the_family_from_the_controller_reply() {
     let (fake, _) = Fake::new(|reqs: &[Req]| {
         let r = &reqs[0];
