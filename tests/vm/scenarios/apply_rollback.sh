@@ -19,8 +19,11 @@ W=/tmp/apply_rollback
 mkdir -p "$W"
 export IPVSC_STATE_DIR="$W/state"
 . ./lib/apply.sh # fail, snapshot, watchdog
-# An apply here takes a second or two; one that hangs is shown where it stands and killed
-# (this scenario once stalled until the harness's timeout, and the cause was never caught).
+# An apply here takes a second or two; one that hangs is shown where it stands and killed.
+# This scenario used to stall until the harness's timeout in a run out of a few: a rollback
+# stopping the backup daemon the failed apply had just started got no ACK from the kernel
+# (EINTR: the daemon's thread had not run yet), and ipvsc waited for it without limit. It
+# now gives up after a few seconds and reads the table back (scenario no_answer).
 watchdog 60
 trap 'kill "$WATCHDOG" 2>/dev/null' EXIT
 # What ipvsc said, on one line: diagnostics wrap long messages, and mark the lines they wrap with │.
