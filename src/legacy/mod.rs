@@ -53,8 +53,10 @@ pub fn looks_legacy(text: &str) -> bool {
 /// `ipvsadm -R`.
 pub fn load(text: &str, file: FileId, builder: &mut Builder) {
     let mut offset = 0;
+    // One list for every line's words: a dump is thousands of lines of eight words or so.
+    let mut words = Vec::new();
     for line in text.split_inclusive('\n') {
-        let words = split_words(line, offset, file);
+        split_words(line, offset, file, &mut words);
         offset += line.len();
         if let (Some(first), Some(last)) = (words.first(), words.last()) {
             run_line(&words, first.span.to(last.span), builder);
@@ -67,7 +69,7 @@ pub fn load(text: &str, file: FileId, builder: &mut Builder) {
 /// manage them), and the words `ipvsadm` dropped, so that a shell script of ipvsadm commands
 /// reads as well as a dump. A `#` inside a word is part of it, for the shell and ipvsadm alike
 /// (`-w 5#x` is a bad weight).
-fn split_words(line: &str, offset: usize, file: FileId) -> Vec<Word<'_>> {
+fn split_words<'a>(line: &'a str, offset: usize, file: FileId, words: &mut Vec<Word<'a>>) {
     let comment = line
         .char_indices()
         .find(|&(i, c)| {
@@ -79,7 +81,7 @@ fn split_words(line: &str, offset: usize, file: FileId) -> Vec<Word<'_>> {
         })
         .map(|(i, _)| i);
     let code = comment.map_or(line, |hash| &line[..hash]);
-    let mut words = Vec::new();
+    words.clear();
     let mut start = None;
     for (i, c) in code.char_indices().chain([(code.len(), ' ')]) {
         match (c.is_ascii_whitespace(), start) {
@@ -95,7 +97,6 @@ fn split_words(line: &str, offset: usize, file: FileId) -> Vec<Word<'_>> {
         }
     }
     words.retain(|w| w.text != "ipvsadm");
-    words
 }
 
 /// The diagnostics of one line, reported to the builder before the line runs.

@@ -81,8 +81,11 @@ pub(super) fn endpoint(
         let port = port(port_text, sub(span, port_start, text.len()), protocol)?;
         return Ok((Spanned::new(addr, addr_span), Some(port)));
     }
-    if let Ok(a) = text.parse::<Ipv6Addr>() {
-        return Ok((Spanned::new(IpAddr::V6(a), span), None));
+    // An IPv6 address has two colons at least (`::`, or seven): `10.0.0.1:80` is not tried.
+    if text.bytes().filter(|&b| b == b':').nth(1).is_some() {
+        if let Ok(a) = text.parse::<Ipv6Addr>() {
+            return Ok((Spanned::new(IpAddr::V6(a), span), None));
+        }
     }
     let (addr_text, port_text) = match text.rsplit_once(':') {
         Some((a, p)) => (a, Some(p)),
