@@ -24,21 +24,14 @@ pub fn serialize_op(out: &mut Vec<u8>, op: &Op, family_id: u16, flags: u16, seq:
             }
         }
     };
-    let start = out.len();
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(&family_id.to_ne_bytes());
-    out.extend_from_slice(&flags.to_ne_bytes());
-    out.extend_from_slice(&seq.to_ne_bytes());
-    out.extend_from_slice(&0u32.to_ne_bytes());
-    out.extend_from_slice(&[cmd, IPVS_GENL_VERSION, 0, 0]);
-    let nest = begin(out);
+    let start = begin_request(out, family_id, flags, seq, cmd);
+    let nest = begin_nest(out);
     service_key(out, service);
-    end(out, nest, IPVS_CMD_ATTR_SERVICE);
-    let nest = begin(out);
+    end_nest(out, nest, IPVS_CMD_ATTR_SERVICE);
+    let nest = begin_nest(out);
     dest(out, key, server);
-    end(out, nest, IPVS_CMD_ATTR_DEST);
-    let len = (out.len() - start) as u32;
-    out[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+    end_nest(out, nest, IPVS_CMD_ATTR_DEST);
+    end_request(out, start);
     true
 }
 
@@ -91,17 +84,4 @@ fn attr(out: &mut Vec<u8>, kind: u16, value: &[u8]) {
     out.extend_from_slice(&kind.to_ne_bytes());
     out.extend_from_slice(value);
     out.extend_from_slice(&[0; 3][..value.len().next_multiple_of(4) - value.len()]);
-}
-
-/// Starts a nest; [`end`] fills in its header.
-fn begin(out: &mut Vec<u8>) -> usize {
-    out.extend_from_slice(&[0; 4]);
-    out.len() - 4
-}
-
-/// Ends the nest [`begin`] started at `at` (without `NLA_F_NESTED`, see the module above).
-fn end(out: &mut [u8], at: usize, kind: u16) {
-    let len = (out.len() - at) as u16;
-    out[at..at + 2].copy_from_slice(&len.to_ne_bytes());
-    out[at + 2..at + 4].copy_from_slice(&kind.to_ne_bytes());
 }
