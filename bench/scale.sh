@@ -16,7 +16,11 @@
 # IPVSC_VM_MEM (default 10G: at 1,000,000 servers the kernel's table takes about 0.65 GB, the
 # generated files 0.4 GB, the capture 0.1 GB and ipvsc under 1 GB), IPVSC_VM_CPUS (default 2),
 # IPVSC_VM_SCENARIO_TIMEOUT and IPVSC_VM_TIMEOUT (default: from the sizes, about three times the
-# expected duration); BENCH_LOG (default target/bench-scale.log, the console log).
+# expected duration); BENCH_LOG (default target/bench-scale.log, the console log); ASLR (default
+# 0: the guest's address-space randomisation off, so that a warm-up warms: QEMU's TCG looks its
+# translated code up by virtual address, and a position-independent program loaded at a new
+# address each run is translated again each run; 2 measures with it on, as a default Debian
+# guest runs).
 # Needs what `bash tests/vm/vm.sh prepare` installs, as root on Debian. At the end it writes
 # bench/scale.tsv and bench/scale.png from the log (bench/plot.sh).
 set -euo pipefail
@@ -24,6 +28,11 @@ cd "$(dirname "$0")/.."
 sizes=${*:-2000x10 10000x10 10000x100}
 reps=${REPS:-5}
 cap=${IPVSADM_CAP:-100000}
+aslr=${ASLR:-0}
+[[ $aslr =~ ^[02]$ ]] || {
+    echo "bench/scale.sh: ASLR is 0 (randomisation off) or 2 (on): $aslr" >&2
+    exit 2
+}
 for s in $sizes; do
     [[ $s =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]] || {
         echo "bench/scale.sh: a size is SERVICESxSERVERS, like 2000x10: $s" >&2
@@ -69,8 +78,8 @@ for bin in "$data/ipvsc-floor" "$data/time"; do
         }
     fi
 done
-printf 'SIZES="%s"\nREPS=%d\nREPS_LARGE=%d\nIPVSADM_CAP=%d\nIPVSADM_SKIP=%s\n' "$sizes" "$reps" \
-    "${REPS_LARGE:-$reps}" "$cap" "${IPVSADM_SKIP:-}" >"$data/params"
+printf 'SIZES="%s"\nREPS=%d\nREPS_LARGE=%d\nIPVSADM_CAP=%d\nIPVSADM_SKIP=%s\nASLR=%d\n' "$sizes" "$reps" \
+    "${REPS_LARGE:-$reps}" "$cap" "${IPVSADM_SKIP:-}" "$aslr" >"$data/params"
 rc=0
 started=$(date +%s)
 IPVSC_BIN=$target/release/ipvsc IPVSC_VM_DATA=$data \
