@@ -322,7 +322,7 @@ mod tests {
     fn version_3_is_pinned_and_read() {
         let table = every_option();
         let keys: Vec<ServiceKey> = table.services.keys().take(2).copied().collect();
-        let part = crate::apply::part(&table, Some(&keys));
+        let part = crate::apply::part(&table, Some(&keys)).into_owned();
         let entry = JournalDoc {
             format_version: JOURNAL_VERSION,
             pid: 4242,
@@ -361,7 +361,7 @@ mod tests {
         let journal = dir.lock().unwrap();
         let table = every_option();
         let keys: Vec<ServiceKey> = table.services.keys().take(1).copied().collect();
-        let part = crate::apply::part(&table, Some(&keys));
+        let part = crate::apply::part(&table, Some(&keys)).into_owned();
         journal.begin("f.ipvs", &part, Some(&keys)).unwrap();
         let read = journal.pending().unwrap().unwrap();
         assert_eq!((read.before, read.services), (part, Some(keys)));

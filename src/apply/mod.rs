@@ -9,6 +9,8 @@ pub use journal::{Journal, JournalEntry, StateDir, DEFAULT_STATE_DIR};
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -103,7 +105,7 @@ pub fn execute(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<usize, Failed> {
     let touched = touched_by(plan);
-    let found = part_of(start, touched.as_deref());
+    let found = part(start, touched.as_deref());
     execute_on(kernel, &found, touched.as_deref(), plan, options, progress)
 }
 
@@ -230,14 +232,10 @@ fn confirm(
 }
 
 /// The part of `table` a plan touching `keys` needs: those services (all when `None`), and
-/// everything else but services.
-pub fn part(table: &Table, keys: Option<&[ServiceKey]>) -> Table {
-    part_of(table, keys).into_owned()
-}
-
-/// [`part`], borrowed when it is all of `table`. `keys` are sorted (as [`touched_by`] gives
-/// them).
-fn part_of<'a>(table: &'a Table, keys: Option<&[ServiceKey]>) -> Cow<'a, Table> {
+/// everything else but services; borrowed when that is all of `table` (a change of every
+/// server would otherwise copy the whole table once more). `keys` are sorted (as
+/// [`touched_by`] gives them).
+pub fn part<'a>(table: &'a Table, keys: Option<&[ServiceKey]>) -> Cow<'a, Table> {
     let Some(keys) = keys else {
         return Cow::Borrowed(table);
     };
@@ -298,7 +296,7 @@ pub fn roll_back(
     let touched = touched(ops.iter().copied());
     roll_back_part(
         kernel,
-        &part_of(start, touched.as_deref()),
+        &part(start, touched.as_deref()),
         touched.as_deref(),
         ops,
         succeeded,
@@ -316,11 +314,7 @@ fn roll_back_part(
 ) -> Rollback {
     let undo = undo(start, ops, succeeded);
     let mut performed = undo.len();
-    let mut failures: Vec<KernelError> = kernel
-        .apply_batch(&undo)
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
+    let mut failures = apply_in_batches(kernel, &undo);
     drop(undo);
     // What still differs from `start`, read back from the kernel.
     let left_to_do = |kernel: &mut dyn Kernel| {
@@ -350,7 +344,7 @@ fn roll_back_part(
         if round < ROLLBACK_ROUNDS {
             let fix: Vec<Op> = left.ops().map(|(op, _)| op.clone()).collect();
             performed += fix.len();
-            failures.extend(kernel.apply_batch(&fix).into_iter().filter_map(Result::err));
+            failures.extend(apply_in_batches(kernel, &fix));
         }
         difference = Some(left);
     }
@@ -363,17 +357,51 @@ fn roll_back_part(
 }
 
 /// The operations that undo those of `ops` marked succeeded, newest first. A service the
-/// table found did not have and the operations added is deleted with its servers in one operation: what was done to it before is
-/// not undone one by one (rolling back a load is one delete per service).
+/// table found did not have and the operations added is deleted with its servers in one
+/// operation: what was done to it before is not undone one by one (rolling back a load is one
+/// delete per service).
 fn undo(start: &Table, ops: &[&Op], succeeded: &[bool]) -> Vec<Op> {
-    let mut state = start.clone();
+    let done = || {
+        ops.iter()
+            .zip(succeeded)
+            .filter(|(_, ok)| **ok)
+            .map(|(op, _)| *op)
+    };
+    // Each inverse is worked out on the table its operation met. Of the services, that table
+    // holds only those the operations are still changing: each is copied from `start` when
+    // its first operation comes and let go after its last (a plan changes one service after
+    // another), so that undoing a change of every server does not copy the whole table. A
+    // flush changes every service at once: then the whole table is kept.
+    let flush = done().any(|op| *op == Op::Flush);
+    let mut state = if flush {
+        start.clone()
+    } else {
+        Table {
+            services: Default::default(),
+            timeouts: start.timeouts,
+            daemons: start.daemons.clone(),
+            sysctls: start.sysctls.clone(),
+        }
+    };
+    let mut last: HashMap<ServiceKey, usize> = HashMap::default();
+    for (i, op) in done().enumerate() {
+        if let Some(key) = service_of(op) {
+            last.insert(key, i);
+        }
+    }
+    let mut met: HashSet<ServiceKey> = HashSet::default();
     let mut added = BTreeSet::new();
     // Each operation's inverse, its own operations reversed, so that reversing the whole list
     // gives the inverses newest first, each in its order.
-    let mut undo = Vec::new();
-    for (op, ok) in ops.iter().zip(succeeded) {
-        if !*ok {
-            continue;
+    let mut undo = Vec::with_capacity(done().count());
+    for (i, op) in done().enumerate() {
+        let service = service_of(op);
+        if let Some(key) = service.filter(|_| !flush) {
+            if met.insert(key) {
+                if let Some(found) = start.services.get(&key) {
+                    state.services.insert(key, found.clone());
+                }
+            }
         }
         if let Op::AddService(s) = op {
             if !start.services.contains_key(&s.key) {
@@ -382,6 +410,9 @@ fn undo(start: &Table, ops: &[&Op], succeeded: &[bool]) -> Vec<Op> {
         }
         undo.extend(inverse(&state, op).into_iter().rev());
         simulate(&mut state, op);
+        if let Some(key) = service.filter(|k| !flush && last.get(k) == Some(&i)) {
+            state.services.remove(&key);
+        }
     }
     undo.retain(|op| match op {
         Op::DeleteService(_) => true,
@@ -389,6 +420,15 @@ fn undo(start: &Table, ops: &[&Op], succeeded: &[bool]) -> Vec<Op> {
     });
     undo.reverse();
     undo
+}
+
+/// Hands `ops` to the kernel [`BATCH`] at a time and gives the errors: a result for each of a
+/// million operations would be held at once otherwise.
+fn apply_in_batches(kernel: &mut dyn Kernel, ops: &[Op]) -> Vec<KernelError> {
+    ops.chunks(BATCH)
+        .flat_map(|batch| kernel.apply_batch(batch))
+        .filter_map(Result::err)
+        .collect()
 }
 
 /// The service an operation changes, if it is one service's (`Flush` changes them all).
@@ -532,6 +572,88 @@ mod tests {
         let mut k3 = k.clone();
         execute(&mut k3, &before, &p, Options::default(), &mut |_, _| {}).unwrap();
         assert!(plan(&b, &SourceMap::default(), &k3.read().unwrap(), Scope::All).is_empty());
+    }
+
+    /// A kernel holding `text`'s table, and that table as read.
+    fn kernel_of(text: &str) -> (MemoryKernel, Table) {
+        let mut k = MemoryKernel::new();
+        for op in ops_of(text, &Table::default()) {
+            k.apply(&op).unwrap();
+        }
+        let table = k.read().unwrap();
+        (k, table)
+    }
+
+    /// Undoes every prefix of `ops` on a kernel holding `start` with nothing but [`undo`]'s
+    /// operations (no read-back to put right what it missed), and checks each gives `start`.
+    fn assert_undo_restores(k: &MemoryKernel, start: &Table, ops: &[Op]) {
+        let refs: Vec<&Op> = ops.iter().collect();
+        for n in 0..=ops.len() {
+            let mut k = k.clone();
+            for op in &ops[..n] {
+                k.apply(op).unwrap_or_else(|e| panic!("{op}: {e}"));
+            }
+            let back = undo(start, &refs[..n], &vec![true; n]);
+            for op in &back {
+                k.apply(op).unwrap_or_else(|e| panic!("undo {op}: {e}"));
+            }
+            assert_eq!(&k.read().unwrap(), start, "after {n} operations: {back:?}");
+        }
+    }
+
+    const TWO_SERVICES: &str = "timeouts { tcp 10m }\n\
+        service tcp 10.0.0.1:80 { server 10.0.0.2; server 10.0.0.3 weight 4 }\n\
+        service udp 10.0.0.1:53 { scheduler rr; server 10.0.0.5; server 10.0.0.6 }\n";
+
+    #[test]
+    fn undo_follows_a_service_whose_operations_are_apart() {
+        // The undo keeps only the services still being changed: a service changed, then
+        // another, then the first again must still be undone from what each operation met.
+        let (k, start) = kernel_of(TWO_SERVICES);
+        let ops = ops_of(
+            "timeouts { tcp 20m }\n\
+             service tcp 10.0.0.1:80 { scheduler sh; server 10.0.0.2 weight 9; server 10.0.0.4 }\n\
+             service udp 10.0.0.1:53 { server 10.0.0.5 weight 3 }\n",
+            &start,
+        );
+        let (tcp, udp): (Vec<Op>, Vec<Op>) = ops
+            .iter()
+            .cloned()
+            .partition(|op| matches!(service_of(op), Some(k) if k.to_string().starts_with("tcp")));
+        assert!(tcp.len() >= 3 && udp.len() >= 2, "{tcp:?} {udp:?}");
+        // tcp, udp, tcp, udp, ...: each service's own order kept.
+        let mut interleaved = Vec::new();
+        let (mut a, mut b) = (tcp.into_iter(), udp.into_iter());
+        loop {
+            match (a.next(), b.next()) {
+                (None, None) => break,
+                (x, y) => interleaved.extend(x.into_iter().chain(y)),
+            }
+        }
+        assert_undo_restores(&k, &start, &interleaved);
+        // The same server edited twice: the second undo puts back the first edit's value.
+        let key = *start.services.keys().next().unwrap();
+        let mut server = *start.services[&key].servers.values().next().unwrap();
+        let mut twice = Vec::new();
+        for weight in [7, 8] {
+            server.weight = weight;
+            twice.push(Op::EditServer(key, server));
+        }
+        assert_undo_restores(&k, &start, &twice);
+    }
+
+    #[test]
+    fn undo_of_a_flush_puts_back_every_service() {
+        let (k, start) = kernel_of(TWO_SERVICES);
+        let key = *start.services.keys().next().unwrap();
+        let mut server = *start.services[&key].servers.values().next().unwrap();
+        server.weight = 11;
+        let mut ops = vec![Op::EditServer(key, server), Op::Flush];
+        ops.extend(ops_of(
+            "service tcp 10.0.0.9:80 { server 10.0.0.2 }\n",
+            &Table::default(),
+        ));
+        assert_undo_restores(&k, &start, &ops);
     }
 
     #[test]
