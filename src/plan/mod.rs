@@ -110,6 +110,73 @@ pub enum Fields {
     NewService,
 }
 
+/// A change's operations. Nearly every change has one, kept in place: a heap allocation for
+/// each of the 1,000,000 changes of a large load was 64 MB more.
+#[derive(Clone, Debug, Default)]
+pub struct Ops(OpsInner);
+
+#[derive(Clone, Debug)]
+enum OpsInner {
+    One(Op),
+    Many(Vec<Op>),
+}
+
+impl Default for OpsInner {
+    fn default() -> OpsInner {
+        OpsInner::Many(Vec::new())
+    }
+}
+
+impl Ops {
+    pub fn one(op: Op) -> Ops {
+        Ops(OpsInner::One(op))
+    }
+
+    pub fn as_slice(&self) -> &[Op] {
+        match &self.0 {
+            OpsInner::One(op) => std::slice::from_ref(op),
+            OpsInner::Many(ops) => ops,
+        }
+    }
+}
+
+impl From<Vec<Op>> for Ops {
+    fn from(mut ops: Vec<Op>) -> Ops {
+        match ops.len() {
+            1 => Ops::one(ops.pop().expect("one")),
+            _ => Ops(OpsInner::Many(ops)),
+        }
+    }
+}
+
+impl std::ops::Deref for Ops {
+    type Target = [Op];
+
+    fn deref(&self) -> &[Op] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for Ops {
+    fn eq(&self, other: &Ops) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Ops {}
+
+impl IntoIterator for Ops {
+    type Item = Op;
+    type IntoIter = std::vec::IntoIter<Op>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        match self.0 {
+            OpsInner::One(op) => vec![op].into_iter(),
+            OpsInner::Many(ops) => ops.into_iter(),
+        }
+    }
+}
+
 /// One object's change and the operations that make it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -117,7 +184,7 @@ pub struct Change {
     pub subject: Subject,
     /// For a change: what differs. For an add: the settings it gets.
     pub fields: Fields,
-    pub ops: Vec<Op>,
+    pub ops: Ops,
     /// Where the desired object was declared (none for removals).
     pub span: Option<Span>,
 }
@@ -147,7 +214,7 @@ impl Change {
             action: Action::Change,
             subject: Subject::Timeouts,
             fields: Fields::Listed(Vec::new()),
-            ops: Vec::new(),
+            ops: Ops::default(),
             span: None,
         }
     }
@@ -280,12 +347,11 @@ fn new_fields(new: &[(&'static str, String)]) -> Vec<Field> {
 /// loaded into an empty kernel is mostly this: nothing is formatted until it is shown.
 fn add_service(want: &Service, map: &SourceMap, span: Option<Span>, out: &mut Vec<Change>) {
     let key = want.key;
-    out.reserve(want.servers.len() + 1);
     out.push(Change {
         action: Action::Add,
         subject: Subject::Service(key),
         fields: Fields::NewService,
-        ops: vec![Op::AddService(without_servers(want))],
+        ops: Ops::one(Op::AddService(without_servers(want))),
         span,
     });
     for s in want.servers.values() {
@@ -293,7 +359,7 @@ fn add_service(want: &Service, map: &SourceMap, span: Option<Span>, out: &mut Ve
             action: Action::Add,
             subject: Subject::Server(key, s.key),
             fields: Fields::NewServer(*s),
-            ops: vec![Op::AddServer(key, *s)],
+            ops: Ops::one(Op::AddServer(key, *s)),
             span: map.server(&key, &s.key),
         });
     }
@@ -319,7 +385,15 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
     let mut settings = Vec::new();
     let mut stops = Vec::new();
     let mut removals = Vec::new();
-    let mut updates = Vec::new();
+    // Room for the services to add and their servers, known before they are planned: a load
+    // (nothing else, in an empty kernel) does not grow the vector by doubling.
+    let adding: usize = desired
+        .services
+        .iter()
+        .filter(|(key, _)| !current.services.contains_key(key))
+        .map(|(_, s)| s.servers.len() + 1)
+        .sum();
+    let mut updates = Vec::with_capacity(adding);
     let mut starts = Vec::new();
 
     // Timeouts: only those the file sets, and only where they differ.
@@ -350,7 +424,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
             action: Action::Change,
             subject: Subject::Timeouts,
             fields: Fields::Listed(fields),
-            ops: vec![Op::SetTimeouts(set)],
+            ops: Ops::one(Op::SetTimeouts(set)),
             span: map.timeouts,
         });
     }
@@ -369,7 +443,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 old: old.map_or("-".to_string(), |v| v.display(*sysctl)),
                 new: value.display(*sysctl),
             }]),
-            ops: vec![Op::SetSysctl(*sysctl, *value)],
+            ops: Ops::one(Op::SetSysctl(*sysctl, *value)),
             span: map.sysctls.get(sysctl).copied(),
         });
     }
@@ -383,14 +457,14 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                     action: Action::Replace,
                     subject: Subject::Daemon(*state),
                     fields: Fields::Listed(diff_fields(&daemon_fields(have), &daemon_fields(want))),
-                    ops: vec![Op::StopDaemon(*state)],
+                    ops: Ops::one(Op::StopDaemon(*state)),
                     span: map.daemons.get(state).copied(),
                 });
                 starts.push(Change {
                     action: Action::Replace,
                     subject: Subject::Daemon(*state),
                     fields: Fields::Listed(Vec::new()),
-                    ops: vec![Op::StartDaemon(want.clone())],
+                    ops: Ops::one(Op::StartDaemon(want.clone())),
                     span: map.daemons.get(state).copied(),
                 });
             }
@@ -398,7 +472,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 action: Action::Remove,
                 subject: Subject::Daemon(*state),
                 fields: Fields::Listed(Vec::new()),
-                ops: vec![Op::StopDaemon(*state)],
+                ops: Ops::one(Op::StopDaemon(*state)),
                 span: None,
             }),
             None => {}
@@ -410,7 +484,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 action: Action::Add,
                 subject: Subject::Daemon(*state),
                 fields: Fields::Listed(new_fields(&daemon_fields(want))),
-                ops: vec![Op::StartDaemon(want.clone())],
+                ops: Ops::one(Op::StartDaemon(want.clone())),
                 span: map.daemons.get(state).copied(),
             });
         }
@@ -433,7 +507,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                             new: "0".into(),
                         }]
                     }),
-                    ops: vec![Op::DeleteService(*key)],
+                    ops: Ops::one(Op::DeleteService(*key)),
                     span: None,
                 });
             }
@@ -451,7 +525,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 action: Action::Change,
                 subject: Subject::Service(*key),
                 fields: Fields::Listed(diff_fields(&service_fields(have), &service_fields(want))),
-                ops: vec![Op::EditService(without_servers(want))],
+                ops: Ops::one(Op::EditService(without_servers(want))),
                 span,
             });
         }
@@ -461,7 +535,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                     action: Action::Remove,
                     subject: Subject::Server(*key, *skey),
                     fields: Fields::Listed(Vec::new()),
-                    ops: vec![Op::DeleteServer(*key, *skey)],
+                    ops: Ops::one(Op::DeleteServer(*key, *skey)),
                     span: None,
                 });
             } else if want.servers[skey] != *old {
@@ -470,7 +544,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                     action: Action::Change,
                     subject: Subject::Server(*key, *skey),
                     fields: Fields::EditedServer(*old),
-                    ops: vec![Op::EditServer(*key, *new)],
+                    ops: Ops::one(Op::EditServer(*key, *new)),
                     span: map.server(key, skey),
                 });
             }
@@ -481,7 +555,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                     action: Action::Add,
                     subject: Subject::Server(*key, *skey),
                     fields: Fields::NewServer(*new),
-                    ops: vec![Op::AddServer(*key, *new)],
+                    ops: Ops::one(Op::AddServer(*key, *new)),
                     span: map.server(key, skey),
                 });
             }
@@ -493,6 +567,9 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
     let mut changes = updates;
     changes.splice(0..0, settings.into_iter().chain(stops).chain(removals));
     changes.extend(starts);
+    // The vector grew by doubling: up to half of it would be room never used, for as long as
+    // the plan is kept (shrinking a large allocation moves nothing).
+    changes.shrink_to_fit();
     Plan {
         changes,
         ..Plan::default()
@@ -519,6 +596,21 @@ mod tests {
     use super::*;
 
     use crate::compiler::compile_clean as compile;
+
+    #[test]
+    fn a_change_s_one_operation_is_held_in_place() {
+        // No room beyond the operation itself (the enum's tag fits in the operation's), and
+        // one operation or a list of one are the same.
+        assert_eq!(std::mem::size_of::<Ops>(), std::mem::size_of::<Op>());
+        let op = Op::Flush;
+        assert_eq!(Ops::one(op.clone()), Ops::from(vec![op.clone()]));
+        assert_eq!(Ops::one(op.clone()).as_slice(), std::slice::from_ref(&op));
+        assert!(matches!(Ops::from(vec![op.clone()]).0, OpsInner::One(_)));
+        assert_ne!(Ops::one(op.clone()), Ops::default());
+        let two = Ops::from(vec![op.clone(), Op::Zero(None)]);
+        assert_eq!(two.len(), 2);
+        assert_eq!(two.into_iter().collect::<Vec<_>>(), [op, Op::Zero(None)]);
+    }
 
     /// The kernel's table after it started the file's daemons with this maxlen.
     fn running(desired: &Table, state: DaemonState, maxlen: u16) -> Table {
