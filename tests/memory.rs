@@ -154,12 +154,11 @@ fn a_change_of_every_weight_and_its_rollback_stay_lean() {
     let p = plan(&desired, &SourceMap::default(), &found, Scope::All);
     let held = NOW.load(Relaxed) - before;
     assert_eq!(p.op_count(), n);
-    // A change is 184 bytes with its one operation in place, in a vector without spare room,
-    // and the settings that differ are worked out when shown: nothing else is held for it. (The
-    // settings as text, the operation in an allocation of its own and the room the vector
-    // grew by made it 557 bytes a change here.)
+    // A change is 144 bytes in a vector without spare room, and its one operation 64 in an
+    // allocation of its own; the settings that differ are worked out when shown. (The settings
+    // as text and the room the vector grew by made it 557 bytes a change here.)
     assert!(
-        held / n < 200,
+        held / n < 220,
         "the plan of {n} weight changes holds {held} bytes, {} a change",
         held / n
     );

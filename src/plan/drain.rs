@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::state::{DrainRecord, State};
-use super::{plan, Action, Change, Field, Fields, Ops, Plan, Scope, Subject};
+use super::{plan, Action, Change, Field, Fields, Plan, Scope, Subject};
 use crate::kernel::{Load, Loads, Op};
 use crate::model::*;
 use crate::source::SourceMap;
@@ -240,7 +240,7 @@ pub fn plan_live(
                 old: String::new(),
                 new: why,
             }]),
-            ops: Ops::one(Op::DeleteServer(service, server)),
+            ops: vec![Op::DeleteServer(service, server)],
             span: None,
         });
     }
@@ -264,7 +264,7 @@ pub fn plan_live(
                 old: String::new(),
                 new: "its last servers are gone".to_string(),
             }]),
-            ops: Ops::one(Op::DeleteService(*key)),
+            ops: vec![Op::DeleteService(*key)],
             span: None,
         });
     }
@@ -342,7 +342,7 @@ pub fn plan_live(
                             action: Action::Drain,
                             subject: Subject::Service(service),
                             fields: Fields::Listed(fields),
-                            ops: ops.into(),
+                            ops,
                             span: None,
                         };
                     }
@@ -431,9 +431,9 @@ fn drain_server(
             },
         ]),
         ops: if have.weight == 0 {
-            Ops::default()
+            Vec::new()
         } else {
-            Ops::one(Op::EditServer(service, quiet))
+            vec![Op::EditServer(service, quiet)]
         },
         span: None,
     }

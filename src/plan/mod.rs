@@ -110,73 +110,6 @@ pub enum Fields {
     NewService,
 }
 
-/// A change's operations. Nearly every change has one, kept in place: a heap allocation for
-/// each of the 1,000,000 changes of a large load was 64 MB more.
-#[derive(Clone, Debug, Default)]
-pub struct Ops(OpsInner);
-
-#[derive(Clone, Debug)]
-enum OpsInner {
-    One(Op),
-    Many(Vec<Op>),
-}
-
-impl Default for OpsInner {
-    fn default() -> OpsInner {
-        OpsInner::Many(Vec::new())
-    }
-}
-
-impl Ops {
-    pub fn one(op: Op) -> Ops {
-        Ops(OpsInner::One(op))
-    }
-
-    pub fn as_slice(&self) -> &[Op] {
-        match &self.0 {
-            OpsInner::One(op) => std::slice::from_ref(op),
-            OpsInner::Many(ops) => ops,
-        }
-    }
-}
-
-impl From<Vec<Op>> for Ops {
-    fn from(mut ops: Vec<Op>) -> Ops {
-        match ops.len() {
-            1 => Ops::one(ops.pop().expect("one")),
-            _ => Ops(OpsInner::Many(ops)),
-        }
-    }
-}
-
-impl std::ops::Deref for Ops {
-    type Target = [Op];
-
-    fn deref(&self) -> &[Op] {
-        self.as_slice()
-    }
-}
-
-impl PartialEq for Ops {
-    fn eq(&self, other: &Ops) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl Eq for Ops {}
-
-impl IntoIterator for Ops {
-    type Item = Op;
-    type IntoIter = std::vec::IntoIter<Op>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        match self.0 {
-            OpsInner::One(op) => vec![op].into_iter(),
-            OpsInner::Many(ops) => ops.into_iter(),
-        }
-    }
-}
-
 /// One object's change and the operations that make it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -184,7 +117,7 @@ pub struct Change {
     pub subject: Subject,
     /// For a change: what differs. For an add: the settings it gets.
     pub fields: Fields,
-    pub ops: Ops,
+    pub ops: Vec<Op>,
     /// Where the desired object was declared (none for removals).
     pub span: Option<Span>,
 }
@@ -214,7 +147,7 @@ impl Change {
             action: Action::Change,
             subject: Subject::Timeouts,
             fields: Fields::Listed(Vec::new()),
-            ops: Ops::default(),
+            ops: Vec::new(),
             span: None,
         }
     }
@@ -351,7 +284,7 @@ fn add_service(want: &Service, map: &SourceMap, span: Option<Span>, out: &mut Ve
         action: Action::Add,
         subject: Subject::Service(key),
         fields: Fields::NewService,
-        ops: Ops::one(Op::AddService(without_servers(want))),
+        ops: vec![Op::AddService(without_servers(want))],
         span,
     });
     for s in want.servers.values() {
@@ -359,7 +292,7 @@ fn add_service(want: &Service, map: &SourceMap, span: Option<Span>, out: &mut Ve
             action: Action::Add,
             subject: Subject::Server(key, s.key),
             fields: Fields::NewServer(*s),
-            ops: Ops::one(Op::AddServer(key, *s)),
+            ops: vec![Op::AddServer(key, *s)],
             span: map.server(&key, &s.key),
         });
     }
@@ -424,7 +357,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
             action: Action::Change,
             subject: Subject::Timeouts,
             fields: Fields::Listed(fields),
-            ops: Ops::one(Op::SetTimeouts(set)),
+            ops: vec![Op::SetTimeouts(set)],
             span: map.timeouts,
         });
     }
@@ -443,7 +376,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 old: old.map_or("-".to_string(), |v| v.display(*sysctl)),
                 new: value.display(*sysctl),
             }]),
-            ops: Ops::one(Op::SetSysctl(*sysctl, *value)),
+            ops: vec![Op::SetSysctl(*sysctl, *value)],
             span: map.sysctls.get(sysctl).copied(),
         });
     }
@@ -457,14 +390,14 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                     action: Action::Replace,
                     subject: Subject::Daemon(*state),
                     fields: Fields::Listed(diff_fields(&daemon_fields(have), &daemon_fields(want))),
-                    ops: Ops::one(Op::StopDaemon(*state)),
+                    ops: vec![Op::StopDaemon(*state)],
                     span: map.daemons.get(state).copied(),
                 });
                 starts.push(Change {
                     action: Action::Replace,
                     subject: Subject::Daemon(*state),
                     fields: Fields::Listed(Vec::new()),
-                    ops: Ops::one(Op::StartDaemon(want.clone())),
+                    ops: vec![Op::StartDaemon(want.clone())],
                     span: map.daemons.get(state).copied(),
                 });
             }
@@ -472,7 +405,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 action: Action::Remove,
                 subject: Subject::Daemon(*state),
                 fields: Fields::Listed(Vec::new()),
-                ops: Ops::one(Op::StopDaemon(*state)),
+                ops: vec![Op::StopDaemon(*state)],
                 span: None,
             }),
             None => {}
@@ -484,7 +417,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 action: Action::Add,
                 subject: Subject::Daemon(*state),
                 fields: Fields::Listed(new_fields(&daemon_fields(want))),
-                ops: Ops::one(Op::StartDaemon(want.clone())),
+                ops: vec![Op::StartDaemon(want.clone())],
                 span: map.daemons.get(state).copied(),
             });
         }
@@ -507,7 +440,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                             new: "0".into(),
                         }]
                     }),
-                    ops: Ops::one(Op::DeleteService(*key)),
+                    ops: vec![Op::DeleteService(*key)],
                     span: None,
                 });
             }
@@ -525,7 +458,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                 action: Action::Change,
                 subject: Subject::Service(*key),
                 fields: Fields::Listed(diff_fields(&service_fields(have), &service_fields(want))),
-                ops: Ops::one(Op::EditService(without_servers(want))),
+                ops: vec![Op::EditService(without_servers(want))],
                 span,
             });
         }
@@ -535,7 +468,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                     action: Action::Remove,
                     subject: Subject::Server(*key, *skey),
                     fields: Fields::Listed(Vec::new()),
-                    ops: Ops::one(Op::DeleteServer(*key, *skey)),
+                    ops: vec![Op::DeleteServer(*key, *skey)],
                     span: None,
                 });
             } else if want.servers[skey] != *old {
@@ -544,7 +477,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                     action: Action::Change,
                     subject: Subject::Server(*key, *skey),
                     fields: Fields::EditedServer(*old),
-                    ops: Ops::one(Op::EditServer(*key, *new)),
+                    ops: vec![Op::EditServer(*key, *new)],
                     span: map.server(key, skey),
                 });
             }
@@ -555,7 +488,7 @@ pub fn plan(desired: &Table, map: &SourceMap, current: &Table, scope: Scope) -> 
                     action: Action::Add,
                     subject: Subject::Server(*key, *skey),
                     fields: Fields::NewServer(*new),
-                    ops: Ops::one(Op::AddServer(*key, *new)),
+                    ops: vec![Op::AddServer(*key, *new)],
                     span: map.server(key, skey),
                 });
             }
@@ -596,21 +529,6 @@ mod tests {
     use super::*;
 
     use crate::compiler::compile_clean as compile;
-
-    #[test]
-    fn a_change_s_one_operation_is_held_in_place() {
-        // No room beyond the operation itself (the enum's tag fits in the operation's), and
-        // one operation or a list of one are the same.
-        assert_eq!(std::mem::size_of::<Ops>(), std::mem::size_of::<Op>());
-        let op = Op::Flush;
-        assert_eq!(Ops::one(op.clone()), Ops::from(vec![op.clone()]));
-        assert_eq!(Ops::one(op.clone()).as_slice(), std::slice::from_ref(&op));
-        assert!(matches!(Ops::from(vec![op.clone()]).0, OpsInner::One(_)));
-        assert_ne!(Ops::one(op.clone()), Ops::default());
-        let two = Ops::from(vec![op.clone(), Op::Zero(None)]);
-        assert_eq!(two.len(), 2);
-        assert_eq!(two.into_iter().collect::<Vec<_>>(), [op, Op::Zero(None)]);
-    }
 
     /// The kernel's table after it started the file's daemons with this maxlen.
     fn running(desired: &Table, state: DaemonState, maxlen: u16) -> Table {
