@@ -9,10 +9,10 @@ pub use journal::{Journal, JournalEntry, StateDir, DEFAULT_STATE_DIR};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::kernel::{Kernel, KernelError, Op};
@@ -223,10 +223,10 @@ const COMPARED_AT_ONCE: usize = 2048;
 
 /// What differs between `after`, the table read back, and the table `ops` make of `found`: the
 /// plan from the second to the first. Worked out a few services at a time (about
-/// [`COMPARED_AT_ONCE`] servers), so
-/// that the table the operations make is never held whole (at a load of 1,000,000 servers it
-/// was one more copy of the table, about 100 MiB, beside the read-back). The plan of a service
-/// depends on nothing but that service, and everything else is compared once.
+/// [`COMPARED_AT_ONCE`] servers), so that the table the operations make is never held whole
+/// (at a load of 1,000,000 servers it was one more copy of the table, about 100 MiB, beside the
+/// read-back). The plan of a service depends on nothing but that service, and everything else
+/// is compared once.
 fn difference(found: &Table, ops: &[&Op], mut after: Table) -> Plan {
     let compare = |want: &Table, have: &Table| {
         crate::plan::plan(want, &SourceMap::default(), have, Scope::All)
@@ -241,12 +241,7 @@ fn difference(found: &Table, ops: &[&Op], mut after: Table) -> Plan {
     }
     // Each service's operations in their order; the others make the rest of the table.
     let mut of_service: BTreeMap<ServiceKey, Vec<usize>> = BTreeMap::new();
-    let mut rest = Table {
-        services: BTreeMap::new(),
-        timeouts: found.timeouts,
-        daemons: found.daemons.clone(),
-        sysctls: found.sysctls.clone(),
-    };
+    let mut rest = found.without_services();
     for (i, op) in ops.iter().enumerate() {
         match service_of(op) {
             Some(key) => of_service.entry(key).or_default().push(i),
@@ -302,9 +297,7 @@ pub fn part<'a>(table: &'a Table, keys: Option<&[ServiceKey]>) -> Cow<'a, Table>
             .iter()
             .filter_map(|k| table.services.get(k).map(|s| (*k, s.clone())))
             .collect(),
-        timeouts: table.timeouts,
-        daemons: table.daemons.clone(),
-        sysctls: table.sysctls.clone(),
+        ..table.without_services()
     })
 }
 
@@ -431,12 +424,7 @@ fn undo(start: &Table, ops: &[&Op], succeeded: &[bool]) -> Vec<Op> {
     let mut state = if flush {
         start.clone()
     } else {
-        Table {
-            services: Default::default(),
-            timeouts: start.timeouts,
-            daemons: start.daemons.clone(),
-            sysctls: start.sysctls.clone(),
-        }
+        start.without_services()
     };
     let mut last: HashMap<ServiceKey, usize> = HashMap::default();
     for (i, op) in done().enumerate() {
@@ -857,8 +845,9 @@ mod tests {
 
     #[test]
     fn the_read_back_is_compared_a_few_services_at_a_time_as_a_whole() {
-        // 1,200 services of two servers (three rounds of comparison), and a table read back that differs from
-        // the one planned in each way it can: the chunked difference is the whole table's plan.
+        // 1,200 services of two servers (three rounds of comparison), and a table read back
+        // that differs from the one planned in each way it can: the chunked difference is the
+        // whole table's plan.
         let text = |weight: u32, extra: &str| {
             let mut t = String::from("timeouts { tcp 20m }\n");
             for i in 0..1200 {

@@ -51,6 +51,16 @@ impl Table {
     pub fn server_count(&self) -> usize {
         self.services.values().map(|s| s.servers.len()).sum()
     }
+
+    /// Everything but the services (timeouts, daemons, sysctls), copied.
+    pub fn without_services(&self) -> Table {
+        Table {
+            services: BTreeMap::new(),
+            timeouts: self.timeouts,
+            daemons: self.daemons.clone(),
+            sysctls: self.sysctls.clone(),
+        }
+    }
 }
 
 /// A service and its servers in the order the kernel's dumps listed them (GET_SERVICE, then
